@@ -1,0 +1,325 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Segmenting a TS byte stream at random-access points.
+ *
+ * Split decisions use the stream's own clock (PES timestamps of the primary
+ * stream), so they hold for timestamp-less input read from a file just as
+ * for live muxer output. Running time, the axis shared with the other sinks
+ * of a pipeline, is derived from the buffer timestamps: mpegtsmux stamps a
+ * buffer with the running time of the DTS of the PES it starts, so
+ * running_time = dts + (buffer_rt - dts) holds for every frame.
+ */
+
+#include "dashcamsegmenter.h"
+
+#include <string.h>
+
+
+/**
+ * dashcam_segmenter_init:
+ * @seg: segmenter to initialise
+ * @funcs: callbacks, copied
+ * @user_data: passed to @funcs
+ *
+ * Prepares @seg for a new stream. No segment is open until the first
+ * random-access point.
+ */
+void
+dashcam_segmenter_init (DashcamSegmenter * seg,
+    const DashcamSegmenterFuncs * funcs, gpointer user_data)
+{
+  memset (seg, 0, sizeof (*seg));
+  dashcam_ts_parser_init (&seg->parser);
+  seg->funcs = *funcs;
+  seg->user_data = user_data;
+  seg->start.running_time = GST_CLOCK_TIME_NONE;
+  seg->chunk_running_time = GST_CLOCK_TIME_NONE;
+}
+
+/**
+ * dashcam_segmenter_set_limits:
+ * @seg: a #DashcamSegmenter
+ * @target_duration: split at the first random-access point at least this
+ *   long after the segment start, in nanoseconds (0 = no limit)
+ * @max_bytes: split at the first random-access point once the segment holds
+ *   this many bytes (0 = no limit)
+ *
+ * Sets the limits of the current segment; call it from the split callback
+ * to give each segment its own.
+ */
+void
+dashcam_segmenter_set_limits (DashcamSegmenter * seg, guint64 target_duration,
+    guint64 max_bytes)
+{
+  seg->target_duration = target_duration;
+  seg->max_bytes = max_bytes;
+}
+
+/**
+ * dashcam_segmenter_request_split:
+ * @seg: a #DashcamSegmenter
+ *
+ * Makes the next random-access point start a new segment.
+ */
+void
+dashcam_segmenter_request_split (DashcamSegmenter * seg)
+{
+  seg->split_requested = TRUE;
+}
+
+/**
+ * dashcam_segmenter_pts_to_running_time:
+ * @seg: a #DashcamSegmenter
+ * @pts: a time on the stream clock, nanoseconds
+ *
+ * Returns: the running time of @pts, or %GST_CLOCK_TIME_NONE before the
+ * first timestamp
+ */
+GstClockTime
+dashcam_segmenter_pts_to_running_time (DashcamSegmenter * seg, guint64 pts)
+{
+  gint64 rt;
+
+  if (!seg->have_rt_offset)
+    return GST_CLOCK_TIME_NONE;
+  rt = (gint64) pts + seg->rt_offset;
+  return rt < 0 ? 0 : (GstClockTime) rt;
+}
+
+/**
+ * dashcam_segmenter_current_duration:
+ * @seg: a #DashcamSegmenter
+ *
+ * Returns: how long the open segment is so far (up to the end of its last
+ * frame), in nanoseconds; 0 when no segment is open
+ */
+guint64
+dashcam_segmenter_current_duration (DashcamSegmenter * seg)
+{
+  guint64 end;
+
+  if (!seg->open || !seg->have_max_pts)
+    return 0;
+  end = seg->max_pts + seg->frame_duration;
+  return end > seg->start.pts ? end - seg->start.pts : 0;
+}
+
+static void
+emit (DashcamSegmenter * seg, const guint8 * data, gsize len)
+{
+  if (len == 0)
+    return;
+  if (seg->open)
+    seg->bytes += len;
+  seg->funcs.write (seg->user_data, seg->open, data, len);
+}
+
+static void
+emit_held (DashcamSegmenter * seg)
+{
+  if (seg->n_held > 0)
+    emit (seg, seg->held[0], seg->n_held * DASHCAM_TS_PACKET_SIZE);
+  seg->n_held = 0;
+}
+
+static gboolean
+should_split (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
+{
+  gint64 elapsed;
+
+  if (!seg->open || seg->split_requested)
+    return TRUE;
+  if (!info->has_pts)
+    return seg->max_bytes > 0 && seg->bytes >= seg->max_bytes;
+
+  elapsed = (gint64) (info->pts - seg->start.pts);
+  if (elapsed < 0)              /* timestamps went back: a new stream */
+    return TRUE;
+  if (seg->target_duration > 0
+      && (guint64) elapsed + DASHCAM_SPLIT_TOLERANCE >= seg->target_duration)
+    return TRUE;
+  return seg->max_bytes > 0 && seg->bytes >= seg->max_bytes;
+}
+
+static void
+start_segment (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
+{
+  DashcamSplitPoint point;
+
+  point.pts = info->has_pts ? info->pts : seg->max_pts;
+  point.running_time = dashcam_segmenter_pts_to_running_time (seg, point.pts);
+
+  /* the callback still sees the state of the segment that ends here */
+  seg->funcs.split (seg->user_data, &point);
+  seg->open = TRUE;
+  seg->split_requested = FALSE;
+  seg->bytes = 0;
+  seg->start = point;
+
+  /* The cached tables are the latest ones, so they equal what is held when
+   * the muxer sent them right before this frame; tables too large for the
+   * cache only exist in the held copy. */
+  if (seg->parser.have_pat && seg->parser.have_pmt) {
+    seg->n_held = 0;
+    emit (seg, seg->parser.pat, DASHCAM_TS_PACKET_SIZE);
+    emit (seg, seg->parser.pmt, DASHCAM_TS_PACKET_SIZE);
+  } else {
+    emit_held (seg);
+  }
+}
+
+static void
+track_time (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
+{
+  if (seg->have_max_pts && info->pts + GST_SECOND < seg->max_pts) {
+    /* timestamps went back: a new stream, with its own offset */
+    seg->have_max_pts = FALSE;
+    seg->rt_offset_from_buffers = FALSE;
+    seg->have_rt_offset = FALSE;
+  }
+  if (!seg->chunk_offset_done
+      && GST_CLOCK_TIME_IS_VALID (seg->chunk_running_time)) {
+    gint64 offset = (gint64) seg->chunk_running_time - (gint64) info->dts;
+
+    /* Running time cannot be negative, so the first buffers of a stream
+     * whose DTS starts before its PTS (B-frames) are stamped late: the
+     * smallest offset seen is the right one. */
+    if (!seg->rt_offset_from_buffers || offset < seg->rt_offset)
+      seg->rt_offset = offset;
+    seg->have_rt_offset = TRUE;
+    seg->rt_offset_from_buffers = TRUE;
+    seg->chunk_offset_done = TRUE;
+  } else if (!seg->have_rt_offset) {
+    /* no buffer timestamps: running time counts from the first frame */
+    seg->rt_offset = -(gint64) info->pts;
+    seg->have_rt_offset = TRUE;
+  }
+
+  if (!seg->have_max_pts || info->pts > seg->max_pts)
+    seg->max_pts = info->pts;
+  if (seg->have_max_pts && info->dts > seg->last_dts
+      && (seg->frame_duration == 0
+          || info->dts - seg->last_dts < seg->frame_duration))
+    seg->frame_duration = info->dts - seg->last_dts;
+  seg->last_dts = info->dts;
+  seg->have_max_pts = TRUE;
+}
+
+/* Handles @n whole packets, all starting with a sync byte. */
+static void
+handle_packets (DashcamSegmenter * seg, const guint8 * data, gsize n)
+{
+  const guint8 *span = data;
+  gsize i;
+
+  for (i = 0; i < n; i++) {
+    const guint8 *packet = data + i * DASHCAM_TS_PACKET_SIZE;
+    DashcamTsPacketInfo info;
+
+    dashcam_ts_parser_parse (&seg->parser, packet, &info);
+
+    if (info.is_pat || info.is_pmt) {
+      emit (seg, span, packet - span);
+      if (seg->n_held == G_N_ELEMENTS (seg->held))
+        emit_held (seg);
+      memcpy (seg->held[seg->n_held++], packet, DASHCAM_TS_PACKET_SIZE);
+      span = packet + DASHCAM_TS_PACKET_SIZE;
+      continue;
+    }
+
+    if (info.is_primary && info.has_pts)
+      track_time (seg, &info);
+
+    if (info.random_access && should_split (seg, &info)) {
+      emit (seg, span, packet - span);
+      start_segment (seg, &info);
+      span = packet;
+    } else if (seg->n_held > 0) {
+      emit (seg, span, packet - span);
+      emit_held (seg);
+      span = packet;
+    }
+  }
+  emit (seg, span, data + n * DASHCAM_TS_PACKET_SIZE - span);
+}
+
+/* Handles the packet that was split across chunks, once complete. */
+static gsize
+complete_carry (DashcamSegmenter * seg, const guint8 * data, gsize len)
+{
+  gsize take = MIN (len, DASHCAM_TS_PACKET_SIZE - seg->carry_len);
+
+  memcpy (seg->carry + seg->carry_len, data, take);
+  seg->carry_len += take;
+  if (seg->carry_len == DASHCAM_TS_PACKET_SIZE) {
+    handle_packets (seg, seg->carry, 1);
+    seg->carry_len = 0;
+  }
+  return take;
+}
+
+/**
+ * dashcam_segmenter_push:
+ * @seg: a #DashcamSegmenter
+ * @data: the next bytes of the stream, any length, any alignment
+ * @len: length of @data
+ * @running_time: running time of @data (of its first byte), or
+ *   %GST_CLOCK_TIME_NONE
+ *
+ * Feeds bytes. Calls the write and split callbacks synchronously.
+ */
+void
+dashcam_segmenter_push (DashcamSegmenter * seg, const guint8 * data,
+    gsize len, GstClockTime running_time)
+{
+  gsize pos = 0;
+
+  seg->chunk_running_time = running_time;
+  seg->chunk_offset_done = FALSE;
+
+  if (seg->carry_len > 0)
+    pos = complete_carry (seg, data, len);
+
+  while (pos < len) {
+    gsize run = 0;
+    gssize sync;
+
+    while (pos + (run + 1) * DASHCAM_TS_PACKET_SIZE <= len
+        && data[pos + run * DASHCAM_TS_PACKET_SIZE] == DASHCAM_TS_SYNC_BYTE)
+      run++;
+    if (run > 0) {
+      handle_packets (seg, data + pos, run);
+      pos += run * DASHCAM_TS_PACKET_SIZE;
+      continue;
+    }
+    if (data[pos] == DASHCAM_TS_SYNC_BYTE) {
+      /* a packet continues in the next chunk */
+      pos += complete_carry (seg, data + pos, len - pos);
+      continue;
+    }
+    sync = dashcam_ts_find_sync (data + pos, len - pos);
+    if (sync < 0)
+      sync = len - pos;
+    seg->skipped_bytes += sync;
+    pos += sync;
+  }
+}
+
+/**
+ * dashcam_segmenter_finish:
+ * @seg: a #DashcamSegmenter
+ *
+ * At the end of the stream: writes PAT/PMT still held back to the current
+ * segment and drops (counts in skipped_bytes) an incomplete last packet.
+ */
+void
+dashcam_segmenter_finish (DashcamSegmenter * seg)
+{
+  emit_held (seg);
+  seg->skipped_bytes += seg->carry_len;
+  seg->carry_len = 0;
+}
