@@ -678,6 +678,8 @@ start_dropping (GstLoopRecSink * self, gsize pending)
     self->file_size = whole;
   self->dropped_bytes += pending;
   self->dropping = TRUE;
+  /* the last frame is incomplete: cut it as a power cut would be */
+  self->torn = TRUE;
   close_segment (self, dashcam_segmenter_current_duration (&self->segmenter),
       "disk-full");
   dashcam_segmenter_request_split (&self->segmenter);
@@ -771,6 +773,14 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
   final_path = g_build_filename (self->location, seg->name, NULL);
   seg->size = self->file_size;
   seg->duration = duration;
+  if (self->torn) {
+    guint64 cut;
+
+    if (!dashcam_recover_file (self->part_path, &seg->size, &seg->duration,
+            &cut, &err))
+      warn_catalog (self, err);
+    self->torn = FALSE;
+  }
   /* the offset to running time is known better now than at the start */
   seg->running_time = dashcam_segmenter_pts_to_running_time (&self->segmenter,
       self->segmenter.start.pts);
@@ -975,15 +985,16 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
     self->dropped_bytes = 0;
   }
 
-  post_segment_message (self, "opened", &self->segment, reason, NULL);
   if (self->segment.locked) {
     GError *err = NULL;
 
     if (!dashcam_catalog_set_locked (self->catalog, self->segment.name, TRUE,
             &err))
       warn_catalog (self, err);
-    post_segment_message (self, "locked", &self->segment, "lock", NULL);
   }
+  post_segment_message (self, "opened", &self->segment, reason, NULL);
+  if (self->segment.locked)
+    post_segment_message (self, "locked", &self->segment, "lock", NULL);
 
   if (keyframes && target > DASHCAM_SPLIT_TOLERANCE
       && GST_CLOCK_TIME_IS_VALID (point->running_time))
@@ -1032,21 +1043,25 @@ lock_closed_segments (GstLoopRecSink * self, GstClockTime start,
   g_ptr_array_unref (hits);
 }
 
+/* "Now" for a lock request: the running time of the newest recorded data,
+ * which is what the segments are measured in; the clock before that. */
 static GstClockTime
 current_running_time (GstLoopRecSink * self)
 {
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  GstClockTime now = self->last_running_time;
+  GstClock *clock;
+  GstClockTime now = GST_CLOCK_TIME_NONE;
 
-  if (clock && GST_STATE (self) == GST_STATE_PLAYING) {
+  if (GST_CLOCK_TIME_IS_VALID (self->last_running_time))
+    return self->last_running_time;
+  clock = gst_element_get_clock (GST_ELEMENT (self));
+  if (clock) {
     GstClockTime base = gst_element_get_base_time (GST_ELEMENT (self));
     GstClockTime t = gst_clock_get_time (clock);
 
     if (t >= base)
       now = t - base;
-  }
-  if (clock)
     gst_object_unref (clock);
+  }
   return now;
 }
 
@@ -1253,6 +1268,7 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   self->reported_skipped = 0;
   self->pre_start_bytes = 0;
   self->dropping = FALSE;
+  self->torn = FALSE;
   self->dropped_bytes = 0;
   self->retention_stuck = FALSE;
   g_rec_mutex_unlock (&self->state_lock);

@@ -70,6 +70,7 @@ struct _GstLoopRecSink
   guint64 reported_skipped;
   guint64 pre_start_bytes;
   gboolean dropping;
+  gboolean torn;
   guint64 dropped_bytes;
   gboolean retention_stuck;
   GstFlowReturn flow;
