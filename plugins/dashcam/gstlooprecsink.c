@@ -109,6 +109,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_loop_rec_sink_debug);
 #define DEFAULT_LOCK_POST_TIME (10 * GST_SECOND)
 
 #define WRITE_BUFFER_SIZE (64 * 1024)
+/* how long written data may wait in our buffer before going to the kernel */
+#define FLUSH_INTERVAL_US (100 * 1000)
 /* free space wanted before writing again after the disk was full */
 #define RESUME_FREE_BYTES (1024 * 1024)
 #define LOCK_EVENT_NAME "dashcam-lock"
@@ -656,6 +658,7 @@ flush_wbuf (GstLoopRecSink * self)
   if (self->fd >= 0 && self->wbuf_len > 0)
     ok = write_to_file (self, self->wbuf, self->wbuf_len);
   self->wbuf_len = 0;
+  self->last_flush_us = g_get_monotonic_time ();
   return ok;
 }
 
@@ -1384,6 +1387,7 @@ static void
 after_render (GstLoopRecSink * self)
 {
   guint64 sync_interval, skipped;
+  gint64 now_us;
 
   if (self->segmenter.max_bytes && !self->bytes_keyframe_requested
       && self->segmenter.bytes >= self->segmenter.max_bytes) {
@@ -1400,10 +1404,20 @@ after_render (GstLoopRecSink * self)
   GST_OBJECT_LOCK (self);
   sync_interval = self->settings.sync_interval;
   GST_OBJECT_UNLOCK (self);
+  now_us = g_get_monotonic_time ();
   if (sync_interval > 0 && self->fd >= 0
-      && (guint64) (g_get_monotonic_time () - self->last_sync_us) *
-      GST_USECOND >= sync_interval)
+      && (guint64) (now_us - self->last_sync_us) * GST_USECOND >=
+      sync_interval) {
     sync_segment (self);
+  } else if (self->wbuf_len > 0
+      && now_us - self->last_flush_us >= FLUSH_INTERVAL_US) {
+    /* a crash of this process (not of the machine) then loses at most
+     * this much: the kernel has the rest */
+    gsize pending = self->wbuf_len;
+
+    if (!flush_wbuf (self))
+      start_dropping (self, pending);
+  }
 
   skipped = self->segmenter.skipped_bytes;
   if (skipped != self->reported_skipped) {

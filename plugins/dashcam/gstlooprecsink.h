@@ -63,6 +63,7 @@ struct _GstLoopRecSink
   guint8 *wbuf;
   gsize wbuf_len;
   gint64 last_sync_us;
+  gint64 last_flush_us;
   gboolean bytes_keyframe_requested;
 
   GstClockTime last_running_time;
