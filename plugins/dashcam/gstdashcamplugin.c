@@ -11,6 +11,7 @@
 #include <gst/gst.h>
 
 #include "gstlooprecsink.h"
+#include "gstsrtuploadsink.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -18,6 +19,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (looprecsink, plugin);
+  ret |= GST_ELEMENT_REGISTER (srtuploadsink, plugin);
 
   return ret;
 }

@@ -1,0 +1,278 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Which segments the server missed.
+ *
+ * Both sinks see the same buffers through the tee, so running time (with
+ * the id of the pipeline run) is a shared axis that the wall clock cannot
+ * disturb. The uploader keeps the gaps of its run in running time: a gap
+ * opens at the last running time the receiver acknowledged (not the last
+ * one sent: what sat in the send buffer when the link died is lost) and
+ * closes where a new live session starts. A segment of this run is
+ * uploaded when it overlaps a gap, and counts as delivered live once the
+ * acknowledged running time passed its end without a gap. A segment of an
+ * earlier run that was never confirmed is uploaded: nobody can tell what
+ * the server got of it.
+ */
+
+#include "dashcambacklog.h"
+
+void
+dashcam_gap_list_init (DashcamGapList * list)
+{
+  list->gaps = g_array_new (FALSE, FALSE, sizeof (DashcamGap));
+}
+
+void
+dashcam_gap_list_clear (DashcamGapList * list)
+{
+  g_clear_pointer (&list->gaps, g_array_unref);
+}
+
+gboolean
+dashcam_gap_list_is_open (const DashcamGapList * list)
+{
+  return list->gaps->len > 0 && !GST_CLOCK_TIME_IS_VALID (g_array_index
+      (list->gaps, DashcamGap, list->gaps->len - 1).end);
+}
+
+/**
+ * dashcam_gap_list_open:
+ * @list: a #DashcamGapList
+ * @start: where the gap starts (%GST_CLOCK_TIME_NONE: from the beginning)
+ *
+ * Opens a gap, or moves the start of the open gap back to @start.
+ *
+ * Returns: %TRUE if a gap was opened (%FALSE: one was open already)
+ */
+gboolean
+dashcam_gap_list_open (DashcamGapList * list, GstClockTime start)
+{
+  DashcamGap gap = { start, GST_CLOCK_TIME_NONE };
+
+  if (!GST_CLOCK_TIME_IS_VALID (gap.start))
+    gap.start = 0;
+  if (dashcam_gap_list_is_open (list)) {
+    DashcamGap *open = &g_array_index (list->gaps, DashcamGap,
+        list->gaps->len - 1);
+
+    open->start = MIN (open->start, gap.start);
+    return FALSE;
+  }
+  g_array_append_val (list->gaps, gap);
+  return TRUE;
+}
+
+/**
+ * dashcam_gap_list_close:
+ * @list: a #DashcamGapList
+ * @end: where live data reaches the server again
+ *
+ * Returns: %TRUE if an open gap was closed
+ */
+gboolean
+dashcam_gap_list_close (DashcamGapList * list, GstClockTime end)
+{
+  DashcamGap *gap;
+
+  if (!dashcam_gap_list_is_open (list))
+    return FALSE;
+  gap = &g_array_index (list->gaps, DashcamGap, list->gaps->len - 1);
+  gap->end = MAX (end, gap->start);
+  return TRUE;
+}
+
+/**
+ * dashcam_gap_list_overlaps:
+ * @list: a #DashcamGapList
+ * @start: start of a range
+ * @end: end of the range (exclusive), %GST_CLOCK_TIME_NONE for open
+ *
+ * Returns: %TRUE if some gap overlaps [@start, @end)
+ */
+gboolean
+dashcam_gap_list_overlaps (const DashcamGapList * list, GstClockTime start,
+    GstClockTime end)
+{
+  guint i;
+
+  for (i = 0; i < list->gaps->len; i++) {
+    const DashcamGap *g = &g_array_index (list->gaps, DashcamGap, i);
+    gboolean before = GST_CLOCK_TIME_IS_VALID (g->end) && g->end <= start;
+    gboolean after = GST_CLOCK_TIME_IS_VALID (end) && g->start >= end;
+
+    if (!before && !after)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/**
+ * dashcam_gap_list_total:
+ * @list: a #DashcamGapList
+ * @now: end of an open gap
+ *
+ * Returns: the time missing from the live stream, in nanoseconds
+ */
+GstClockTime
+dashcam_gap_list_total (const DashcamGapList * list, GstClockTime now)
+{
+  GstClockTime total = 0;
+  guint i;
+
+  for (i = 0; i < list->gaps->len; i++) {
+    const DashcamGap *g = &g_array_index (list->gaps, DashcamGap, i);
+    GstClockTime end = GST_CLOCK_TIME_IS_VALID (g->end) ? g->end : now;
+
+    if (GST_CLOCK_TIME_IS_VALID (end) && end > g->start)
+      total += end - g->start;
+  }
+  return total;
+}
+
+typedef struct
+{
+  guint64 packets;
+  GstClockTime running_time;
+} AckMark;
+
+void
+dashcam_ack_tracker_init (DashcamAckTracker * t)
+{
+  t->marks = g_array_new (FALSE, FALSE, sizeof (AckMark));
+  t->confirmed = GST_CLOCK_TIME_NONE;
+}
+
+void
+dashcam_ack_tracker_clear (DashcamAckTracker * t)
+{
+  g_clear_pointer (&t->marks, g_array_unref);
+}
+
+/**
+ * dashcam_ack_tracker_reset:
+ * @t: a #DashcamAckTracker
+ *
+ * Forgets the marks of a connection that ended; keeps what was confirmed.
+ */
+void
+dashcam_ack_tracker_reset (DashcamAckTracker * t)
+{
+  g_array_set_size (t->marks, 0);
+}
+
+/**
+ * dashcam_ack_tracker_sent:
+ * @t: a #DashcamAckTracker
+ * @packets_total: packets handed to SRT on this connection so far,
+ *   including the ones just sent
+ * @running_time: running time of the data of the last packet
+ */
+void
+dashcam_ack_tracker_sent (DashcamAckTracker * t, guint64 packets_total,
+    GstClockTime running_time)
+{
+  AckMark m = { packets_total, running_time };
+
+  if (!GST_CLOCK_TIME_IS_VALID (running_time))
+    return;
+  if (t->marks->len > 0) {
+    AckMark *last = &g_array_index (t->marks, AckMark, t->marks->len - 1);
+
+    /* one mark per running time is enough */
+    if (last->running_time == running_time) {
+      last->packets = packets_total;
+      return;
+    }
+  }
+  g_array_append_val (t->marks, m);
+}
+
+/**
+ * dashcam_ack_tracker_acked:
+ * @t: a #DashcamAckTracker
+ * @packets_acked: packets of this connection the receiver acknowledged
+ *
+ * Returns: the running time up to which the server has the live data
+ * (%GST_CLOCK_TIME_NONE if nothing was confirmed yet)
+ */
+GstClockTime
+dashcam_ack_tracker_acked (DashcamAckTracker * t, guint64 packets_acked)
+{
+  guint n = 0;
+
+  while (n < t->marks->len
+      && g_array_index (t->marks, AckMark, n).packets <= packets_acked)
+    n++;
+  if (n > 0) {
+    GstClockTime rt = g_array_index (t->marks, AckMark, n - 1).running_time;
+
+    if (!GST_CLOCK_TIME_IS_VALID (t->confirmed) || rt > t->confirmed)
+      t->confirmed = rt;
+    g_array_remove_range (t->marks, 0, n);
+  }
+  return t->confirmed;
+}
+
+const gchar *
+dashcam_backlog_decision_to_string (DashcamBacklogDecision d)
+{
+  switch (d) {
+    case DASHCAM_BACKLOG_WAIT:
+      return "wait";
+    case DASHCAM_BACKLOG_QUEUE:
+      return "queue";
+    case DASHCAM_BACKLOG_LIVE_DONE:
+      return "live-done";
+    case DASHCAM_BACKLOG_SKIP:
+      return "skip";
+  }
+  return "unknown";
+}
+
+/**
+ * dashcam_backlog_decide:
+ * @seg: a segment of the catalog
+ * @run_id: the current pipeline run
+ * @policy: the backlog policy
+ * @gaps: the live gaps of the current run
+ * @confirmed: running time up to which the server acknowledged live data
+ *
+ * Returns: what to do with @seg now
+ */
+DashcamBacklogDecision
+dashcam_backlog_decide (const DashcamSegment * seg, const gchar * run_id,
+    DashcamBacklogPolicy policy, const DashcamGapList * gaps,
+    GstClockTime confirmed)
+{
+  gboolean wanted;
+  GstClockTime end;
+
+  if (!seg->complete)
+    return DASHCAM_BACKLOG_WAIT;
+  if (seg->uploaded || policy == DASHCAM_BACKLOG_POLICY_NONE)
+    return DASHCAM_BACKLOG_SKIP;
+
+  wanted = policy != DASHCAM_BACKLOG_POLICY_LOCKED || seg->locked;
+
+  /* an earlier run: nobody knows what the server got of it */
+  if (g_strcmp0 (seg->run_id, run_id) != 0)
+    return wanted ? DASHCAM_BACKLOG_QUEUE : DASHCAM_BACKLOG_SKIP;
+
+  if (policy == DASHCAM_BACKLOG_POLICY_ALL)
+    return DASHCAM_BACKLOG_QUEUE;
+
+  if (!GST_CLOCK_TIME_IS_VALID (seg->running_time)
+      || !GST_CLOCK_TIME_IS_VALID (seg->duration))
+    return wanted ? DASHCAM_BACKLOG_QUEUE : DASHCAM_BACKLOG_SKIP;
+  end = seg->running_time + seg->duration;
+
+  if (dashcam_gap_list_overlaps (gaps, seg->running_time, end))
+    return wanted ? DASHCAM_BACKLOG_QUEUE : DASHCAM_BACKLOG_SKIP;
+  if (GST_CLOCK_TIME_IS_VALID (confirmed) && confirmed >= end)
+    return DASHCAM_BACKLOG_LIVE_DONE;
+  return DASHCAM_BACKLOG_WAIT;
+}

@@ -1,0 +1,234 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* An SRT caller connection in live mode, with the failure reasons a
+ * dashcam needs to tell apart: nobody answers, the server refuses the
+ * streamid, the passphrase does not match, the peer went silent, the
+ * connection broke. Never logs the passphrase.
+ */
+
+#include "dashcamsrt.h"
+
+#include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <srt/srt.h>
+
+struct _DashcamSrtLink
+{
+  SRTSOCKET sock;
+  gint idle_timeout_ms;
+};
+
+static gpointer
+srt_init_once (gpointer data)
+{
+  srt_startup ();
+  /* libsrt logs to stderr by default; we report through GStreamer */
+  srt_setloglevel (2 /* LOG_CRIT */ );
+  return NULL;
+}
+
+const gchar *
+dashcam_srt_reason_to_string (DashcamSrtReason reason)
+{
+  switch (reason) {
+    case DASHCAM_SRT_OK:
+      return "ok";
+    case DASHCAM_SRT_UNREACHABLE:
+      return "unreachable";
+    case DASHCAM_SRT_REJECTED:
+      return "rejected";
+    case DASHCAM_SRT_BAD_PASSPHRASE:
+      return "bad-passphrase";
+    case DASHCAM_SRT_TIMEOUT:
+      return "timeout";
+    case DASHCAM_SRT_LOST:
+      return "lost";
+  }
+  return "unknown";
+}
+
+static gboolean
+set_int (SRTSOCKET s, SRT_SOCKOPT opt, gint value)
+{
+  return srt_setsockflag (s, opt, &value, sizeof (value)) != SRT_ERROR;
+}
+
+static gboolean
+configure (SRTSOCKET s, const DashcamSrtConfig * c)
+{
+  SRT_TRANSTYPE live = SRTT_LIVE;
+  gboolean ok = TRUE;
+
+  ok &= srt_setsockflag (s, SRTO_TRANSTYPE, &live, sizeof (live)) != SRT_ERROR;
+  ok &= set_int (s, SRTO_SENDER, 1);
+  ok &= set_int (s, SRTO_RCVSYN, 1);
+  ok &= set_int (s, SRTO_SNDSYN, 1);
+  if (c->latency_ms >= 0)
+    ok &= set_int (s, SRTO_LATENCY, c->latency_ms);
+  if (c->idle_timeout_ms > 0)
+    ok &= set_int (s, SRTO_PEERIDLETIMEO, c->idle_timeout_ms);
+  if (c->connect_timeout_ms > 0)
+    ok &= set_int (s, SRTO_CONNTIMEO, c->connect_timeout_ms);
+  if (c->send_timeout_ms > 0)
+    ok &= set_int (s, SRTO_SNDTIMEO, c->send_timeout_ms);
+  if (c->max_bw > 0)
+    ok &= srt_setsockflag (s, SRTO_MAXBW, &c->max_bw,
+        sizeof (c->max_bw)) != SRT_ERROR;
+  if (c->streamid && *c->streamid)
+    ok &= srt_setsockflag (s, SRTO_STREAMID, c->streamid,
+        strlen (c->streamid)) != SRT_ERROR;
+  if (c->passphrase && *c->passphrase) {
+    ok &= srt_setsockflag (s, SRTO_PASSPHRASE, c->passphrase,
+        strlen (c->passphrase)) != SRT_ERROR;
+    if (c->pbkeylen > 0)
+      ok &= set_int (s, SRTO_PBKEYLEN, c->pbkeylen);
+  }
+  return ok;
+}
+
+static DashcamSrtReason
+classify_connect_error (SRTSOCKET s, gint err, gchar ** detail)
+{
+  gint rej = srt_getrejectreason (s);
+
+  if (detail)
+    *detail = g_strdup_printf ("%s (reject reason %d: %s)",
+        srt_strerror (err, 0), rej, srt_rejectreason_str (rej));
+  if (rej == SRT_REJ_BADSECRET || rej == SRT_REJ_UNSECURE)
+    return DASHCAM_SRT_BAD_PASSPHRASE;
+  if (err == SRT_ENOSERVER || rej == SRT_REJ_TIMEOUT
+      || rej == SRT_REJ_UNKNOWN)
+    return DASHCAM_SRT_UNREACHABLE;
+  return DASHCAM_SRT_REJECTED;
+}
+
+/**
+ * dashcam_srt_link_connect:
+ * @config: where and how
+ * @reason: (out): why it failed
+ * @detail: (out) (optional) (transfer full): human-readable detail
+ *
+ * Connects, blocking up to the connect timeout.
+ *
+ * Returns: (transfer full) (nullable): the link, or %NULL
+ */
+DashcamSrtLink *
+dashcam_srt_link_connect (const DashcamSrtConfig * config,
+    DashcamSrtReason * reason, gchar ** detail)
+{
+  static GOnce once = G_ONCE_INIT;
+  struct addrinfo hints = { 0, }, *res = NULL;
+  gchar port[8];
+  SRTSOCKET s;
+  DashcamSrtLink *link;
+
+  g_once (&once, srt_init_once, NULL);
+  if (detail)
+    *detail = NULL;
+
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  g_snprintf (port, sizeof (port), "%u", config->port);
+  if (getaddrinfo (config->host, port, &hints, &res) != 0 || res == NULL) {
+    *reason = DASHCAM_SRT_UNREACHABLE;
+    if (detail)
+      *detail = g_strdup_printf ("cannot resolve \"%s\"", config->host);
+    return NULL;
+  }
+
+  s = srt_create_socket ();
+  if (s == SRT_INVALID_SOCK || !configure (s, config)) {
+    *reason = DASHCAM_SRT_REJECTED;
+    if (detail)
+      *detail = g_strdup_printf ("cannot configure an SRT socket: %s",
+          srt_getlasterror_str ());
+    if (s != SRT_INVALID_SOCK)
+      srt_close (s);
+    freeaddrinfo (res);
+    return NULL;
+  }
+  if (srt_connect (s, res->ai_addr, res->ai_addrlen) == SRT_ERROR) {
+    *reason = classify_connect_error (s, srt_getlasterror (NULL), detail);
+    srt_close (s);
+    freeaddrinfo (res);
+    return NULL;
+  }
+  freeaddrinfo (res);
+
+  link = g_new0 (DashcamSrtLink, 1);
+  link->sock = s;
+  link->idle_timeout_ms = config->idle_timeout_ms;
+  *reason = DASHCAM_SRT_OK;
+  return link;
+}
+
+/**
+ * dashcam_srt_link_send:
+ * @link: a link
+ * @data: at most %DASHCAM_SRT_PAYLOAD_SIZE bytes
+ * @len: length of @data
+ * @reason: (out): why it failed
+ * @would_block: (out): the send buffer stayed full for the send timeout
+ *
+ * Returns: %TRUE if @data was handed to libsrt
+ */
+gboolean
+dashcam_srt_link_send (DashcamSrtLink * link, const guint8 * data, gsize len,
+    DashcamSrtReason * reason, gboolean * would_block)
+{
+  gint err;
+
+  *would_block = FALSE;
+  if (srt_sendmsg2 (link->sock, (const gchar *) data, len, NULL) != SRT_ERROR)
+    return TRUE;
+  err = srt_getlasterror (NULL);
+  if (err == SRT_EASYNCSND) {
+    *would_block = TRUE;
+    *reason = DASHCAM_SRT_OK;
+    return FALSE;
+  }
+  *reason = srt_getsockstate (link->sock) == SRTS_BROKEN
+      && err != SRT_ECONNLOST ? DASHCAM_SRT_TIMEOUT : DASHCAM_SRT_LOST;
+  return FALSE;
+}
+
+/**
+ * dashcam_srt_link_get_stats:
+ * @link: a link
+ * @stats: (out): counters since the connection started
+ */
+void
+dashcam_srt_link_get_stats (DashcamSrtLink * link, DashcamSrtStats * stats)
+{
+  SRT_TRACEBSTATS perf;
+  SRT_SOCKSTATUS state = srt_getsockstate (link->sock);
+
+  memset (stats, 0, sizeof (*stats));
+  stats->broken = state == SRTS_BROKEN || state == SRTS_CLOSED
+      || state == SRTS_NONEXIST;
+  if (srt_bstats (link->sock, &perf, 0) == SRT_ERROR)
+    return;
+  stats->rtt_ms = perf.msRTT;
+  stats->bandwidth_mbps = perf.mbpsBandwidth;
+  stats->send_rate_mbps = perf.mbpsSendRate;
+  stats->packets_sent = perf.pktSentTotal;
+  stats->packets_retransmitted = perf.pktRetransTotal;
+  stats->packets_dropped = perf.pktSndDropTotal;
+  stats->bytes_sent = perf.byteSentTotal;
+  stats->packets_in_flight = perf.pktSndBuf;
+  stats->ms_in_flight = perf.msSndBuf;
+}
+
+void
+dashcam_srt_link_close (DashcamSrtLink * link)
+{
+  if (link == NULL)
+    return;
+  srt_close (link->sock);
+  g_free (link);
+}

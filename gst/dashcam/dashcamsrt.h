@@ -1,0 +1,91 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifndef __DASHCAM_SRT_H__
+#define __DASHCAM_SRT_H__
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define DASHCAM_SRT_PAYLOAD_SIZE 1316   /* 7 TS packets */
+
+/**
+ * DashcamSrtReason:
+ *
+ * Why a connection attempt failed or a link went down.
+ */
+typedef enum
+{
+  DASHCAM_SRT_OK,
+  DASHCAM_SRT_UNREACHABLE,      /* no answer from host:port */
+  DASHCAM_SRT_REJECTED,         /* the server refused the streamid */
+  DASHCAM_SRT_BAD_PASSPHRASE,   /* encryption mismatch */
+  DASHCAM_SRT_TIMEOUT,          /* the peer went silent */
+  DASHCAM_SRT_LOST,             /* the connection broke */
+} DashcamSrtReason;
+
+const gchar *dashcam_srt_reason_to_string (DashcamSrtReason reason);
+
+/**
+ * DashcamSrtConfig:
+ * @host: server name or address
+ * @port: server port
+ * @streamid: (nullable): SRTO_STREAMID
+ * @passphrase: (nullable): AES passphrase (10-79 characters)
+ * @pbkeylen: key length in bytes (0 = default, 16, 24, 32)
+ * @latency_ms: SRTO_LATENCY
+ * @idle_timeout_ms: SRTO_PEERIDLETIMEO: a silent peer is gone after this
+ * @connect_timeout_ms: SRTO_CONNTIMEO
+ * @send_timeout_ms: SRTO_SNDTIMEO: the longest a send may block
+ * @max_bw: SRTO_MAXBW in bytes per second (0 = libsrt default)
+ */
+typedef struct
+{
+  const gchar *host;
+  guint16 port;
+  const gchar *streamid;
+  const gchar *passphrase;
+  gint pbkeylen;
+  gint latency_ms;
+  gint idle_timeout_ms;
+  gint connect_timeout_ms;
+  gint send_timeout_ms;
+  gint64 max_bw;
+} DashcamSrtConfig;
+
+/**
+ * DashcamSrtStats:
+ *
+ * A snapshot of libsrt's counters for one connection.
+ */
+typedef struct
+{
+  gdouble rtt_ms;
+  gdouble bandwidth_mbps;
+  gdouble send_rate_mbps;
+  guint64 packets_sent;
+  guint64 packets_retransmitted;
+  guint64 packets_dropped;
+  guint64 bytes_sent;
+  guint64 packets_in_flight;    /* sent or queued, not acknowledged */
+  gint64 ms_in_flight;
+  gboolean broken;
+} DashcamSrtStats;
+
+typedef struct _DashcamSrtLink DashcamSrtLink;
+
+DashcamSrtLink *dashcam_srt_link_connect (const DashcamSrtConfig * config,
+    DashcamSrtReason * reason, gchar ** detail);
+gboolean dashcam_srt_link_send (DashcamSrtLink * link, const guint8 * data,
+    gsize len, DashcamSrtReason * reason, gboolean * would_block);
+void dashcam_srt_link_get_stats (DashcamSrtLink * link,
+    DashcamSrtStats * stats);
+void dashcam_srt_link_close (DashcamSrtLink * link);
+
+G_END_DECLS
+
+#endif /* __DASHCAM_SRT_H__ */

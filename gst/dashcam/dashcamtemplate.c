@@ -1,0 +1,206 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Streamid templates and SRT URIs.
+ *
+ * A streamid template is text with placeholders: `{device}`, `{start}` (UTC
+ * `%Y%m%d-%H%M%S`, what MediaMTX paths and SRS stream names commonly carry)
+ * and, for backlog uploads, `{segment}`. Anything else in braces is an
+ * error, found when the element starts rather than when a server refuses
+ * the name. SRT limits a streamid to 512 bytes.
+ */
+
+#include "dashcamtemplate.h"
+#include "dashcamcatalog.h"
+#include "dashcamnaming.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static gboolean
+expand (const gchar * tmpl, const DashcamTemplateValues * v,
+    gboolean allow_segment, GString * out, GError ** error)
+{
+  const gchar *p = tmpl;
+
+  while (*p) {
+    const gchar *open = strchr (p, '{'), *close;
+    gsize len;
+
+    if (open == NULL) {
+      g_string_append (out, p);
+      break;
+    }
+    g_string_append_len (out, p, open - p);
+    close = strchr (open, '}');
+    if (close == NULL) {
+      g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+          "unterminated '{' in \"%s\"", tmpl);
+      return FALSE;
+    }
+    len = close - open - 1;
+    if (len == 6 && strncmp (open + 1, "device", 6) == 0) {
+      g_string_append (out, v ? v->device : "device");
+    } else if (len == 5 && strncmp (open + 1, "start", 5) == 0) {
+      gchar *t = dashcam_format_utc (v ? v->start_us : 0, "%Y%m%d-%H%M%S");
+
+      g_string_append (out, t ? t : "");
+      g_free (t);
+    } else if (allow_segment && len == 7
+        && strncmp (open + 1, "segment", 7) == 0) {
+      g_string_append (out, v && v->segment ? v->segment :
+          "20261122T143000Z-000123");
+    } else {
+      g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+          "unknown placeholder \"%.*s\" in \"%s\" (known: {device}, "
+          "{start}%s)", (gint) (len + 2), open, tmpl,
+          allow_segment ? ", {segment}" : "");
+      return FALSE;
+    }
+    p = close + 1;
+  }
+  return TRUE;
+}
+
+/**
+ * dashcam_template_validate:
+ * @tmpl: a streamid template
+ * @allow_segment: whether `{segment}` is allowed
+ * @error: return location for a #GError
+ *
+ * Returns: %TRUE if @tmpl only uses known placeholders and a typical
+ * expansion fits in an SRT streamid
+ */
+gboolean
+dashcam_template_validate (const gchar * tmpl, gboolean allow_segment,
+    GError ** error)
+{
+  GString *out = g_string_new (NULL);
+  DashcamTemplateValues v = { "device-0123456789abcdef", 0, NULL };
+  gboolean ok;
+
+  if (tmpl == NULL) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "no template");
+    return FALSE;
+  }
+  ok = expand (tmpl, &v, allow_segment, out, error);
+  if (ok && out->len > DASHCAM_STREAMID_MAX_LENGTH) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s\" gives a streamid of %u bytes, more than SRT's %d",
+        tmpl, (guint) out->len, DASHCAM_STREAMID_MAX_LENGTH);
+    ok = FALSE;
+  }
+  g_string_free (out, TRUE);
+  return ok;
+}
+
+/**
+ * dashcam_template_expand:
+ * @tmpl: a streamid template
+ * @values: the values of the placeholders
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): the streamid, or %NULL if the
+ * template is invalid or the result is longer than 512 bytes
+ */
+gchar *
+dashcam_template_expand (const gchar * tmpl,
+    const DashcamTemplateValues * values, GError ** error)
+{
+  GString *out = g_string_new (NULL);
+
+  if (!expand (tmpl, values, values->segment != NULL, out, error))
+    goto fail;
+  if (out->len > DASHCAM_STREAMID_MAX_LENGTH) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "streamid \"%.40s...\" is %u bytes, more than SRT's %d", out->str,
+        (guint) out->len, DASHCAM_STREAMID_MAX_LENGTH);
+    goto fail;
+  }
+  return g_string_free (out, FALSE);
+
+fail:
+  g_string_free (out, TRUE);
+  return NULL;
+}
+
+/**
+ * dashcam_srt_uri_parse:
+ * @uri: `srt://host:port[?key=value&...]`
+ * @error: return location for a #GError
+ *
+ * Returns: (transfer full) (nullable): the parsed URI
+ */
+DashcamSrtUri *
+dashcam_srt_uri_parse (const gchar * uri, GError ** error)
+{
+  GUri *parsed;
+  DashcamSrtUri *res;
+  const gchar *query;
+  gint port;
+
+  if (uri == NULL || !g_str_has_prefix (uri, "srt://")) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s\" is not an srt://host:port URI", uri ? uri : "(null)");
+    return NULL;
+  }
+  parsed = g_uri_parse (uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
+  port = parsed ? g_uri_get_port (parsed) : -1;
+  if (parsed == NULL || g_uri_get_host (parsed) == NULL
+      || *g_uri_get_host (parsed) == '\0' || port <= 0 || port > 65535
+      || (g_uri_get_path (parsed) && *g_uri_get_path (parsed)
+          && !g_str_equal (g_uri_get_path (parsed), "/"))) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s\" is not an srt://host:port URI (host and port 1-65535 "
+        "needed, no path)", uri);
+    if (parsed)
+      g_uri_unref (parsed);
+    return NULL;
+  }
+
+  res = g_new0 (DashcamSrtUri, 1);
+  res->host = g_strdup (g_uri_get_host (parsed));
+  res->port = port;
+  query = g_uri_get_query (parsed);
+  res->params = query ? g_uri_parse_params (query, -1, "&",
+      G_URI_PARAMS_NONE, NULL) : NULL;
+  if (res->params == NULL)
+    res->params = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+        g_free);
+  g_uri_unref (parsed);
+  return res;
+}
+
+void
+dashcam_srt_uri_free (DashcamSrtUri * uri)
+{
+  if (uri == NULL)
+    return;
+  g_free (uri->host);
+  g_hash_table_unref (uri->params);
+  g_free (uri);
+}
+
+/**
+ * dashcam_default_device_id:
+ *
+ * Returns: (transfer full): the machine id (/etc/machine-id), or the host
+ * name when there is none
+ */
+gchar *
+dashcam_default_device_id (void)
+{
+  gchar *id = NULL;
+
+  if (g_file_get_contents ("/etc/machine-id", &id, NULL, NULL)) {
+    g_strstrip (id);
+    if (*id)
+      return id;
+    g_free (id);
+  }
+  return g_strdup (g_get_host_name ());
+}

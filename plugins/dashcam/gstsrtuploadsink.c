@@ -1,0 +1,1475 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * SECTION:element-srtuploadsink
+ * @title: srtuploadsink
+ *
+ * Streams MPEG-TS live to an SRT server (caller mode, libsrt) and, when the
+ * link was down, uploads the recorded segments the server missed from the
+ * looprecsink directory in #GstSrtUploadSink:backlog-location, over a
+ * second SRT connection, while live streaming goes on.
+ *
+ * The streaming thread never waits on the network: it copies data into a
+ * bounded queue (#GstSrtUploadSink:live-buffer-time) that a sender thread
+ * drains. When the link is down or too slow, live data is dropped — the
+ * recorder has it — and the running-time range is recorded as a gap. Every
+ * live session starts with PAT, PMT and a keyframe (requested from
+ * upstream), so the server can decode from its first byte. Going PLAYING
+ * never fails because the server is unreachable: the element reconnects
+ * forever, with exponential backoff up to
+ * #GstSrtUploadSink:reconnect-max-interval.
+ *
+ * A segment recorded in this run is uploaded when it overlaps a gap
+ * (#GstSrtUploadSink:backlog-policy `gaps`), and marked uploaded without
+ * being sent when the server acknowledged all of it live. Segments of
+ * earlier runs that were never confirmed are uploaded too. A segment
+ * counts as uploaded only once libsrt reports every byte acknowledged and
+ * none dropped; an interrupted upload is retried from the start.
+ *
+ * ## Example launch line
+ * |[
+ * gst-launch-1.0 -e videotestsrc is-live=true ! video/x-raw,format=I420 ! \
+ *     x264enc tune=zerolatency key-int-max=30 ! h264parse ! mpegtsmux ! \
+ *     tee name=t \
+ *   t. ! queue ! looprecsink location=rec max-size-time=10000000000 \
+ *   t. ! queue ! srtuploadsink uri=srt://127.0.0.1:8890 device-id=car42 \
+ *          backlog-location=rec
+ * ]|
+ *
+ * ## Messages
+ *
+ * * `srtuploadsink-link`: `state` (string: `connecting`, `up`, `down`),
+ *   `reason` (string: `start`, `connected`, `unreachable`, `rejected`,
+ *   `bad-passphrase`, `timeout`, `lost`, `congested`), `streamid` (string),
+ *   `detail` (string)
+ * * `srtuploadsink-backlog`: `segment` (string, file name), `location`
+ *   (string, full path), `state` (string: `queued`, `started`, `done`,
+ *   `failed`), `bytes` (guint64, segment size), `progress` (gdouble, 0 to
+ *   1), `reason` (string: why it was queued or why it failed)
+ *
+ * The passphrase never appears in logs, messages or stats.
+ */
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstsrtuploadsink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <gst/video/video.h>
+
+#include "dashcamnaming.h"
+#include "dashcamtemplate.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
+#define GST_CAT_DEFAULT gst_srt_upload_sink_debug
+
+#define DEFAULT_URI NULL
+#define DEFAULT_BACKLOG_URI NULL
+#define DEFAULT_DEVICE_ID NULL
+#define DEFAULT_STREAMID_FORMAT "publish:{device}/{start}"
+#define DEFAULT_BACKLOG_STREAMID_FORMAT "publish:{device}/{segment}"
+#define DEFAULT_BACKLOG_LOCATION NULL
+#define DEFAULT_BACKLOG_POLICY DASHCAM_BACKLOG_POLICY_GAPS
+#define DEFAULT_BACKLOG_MAX_BITRATE 0
+#define DEFAULT_LATENCY 125
+#define DEFAULT_PASSPHRASE NULL
+#define DEFAULT_PBKEYLEN 0
+#define DEFAULT_LINK_TIMEOUT (2 * GST_SECOND)
+#define DEFAULT_RECONNECT_MAX_INTERVAL (10 * GST_SECOND)
+#define DEFAULT_LIVE_BUFFER_TIME GST_SECOND
+
+/* a partial payload waits this long for more data before it is sent */
+#define CHUNK_MAX_AGE_US (10 * 1000)
+#define STATS_INTERVAL_US (100 * 1000)
+#define BACKLOG_POLL_US (500 * 1000)
+#define MIN_AUTO_BITRATE (2 * 1000 * 1000)
+
+enum
+{
+  PROP_0,
+  PROP_URI,
+  PROP_BACKLOG_URI,
+  PROP_DEVICE_ID,
+  PROP_STREAMID_FORMAT,
+  PROP_BACKLOG_STREAMID_FORMAT,
+  PROP_BACKLOG_LOCATION,
+  PROP_BACKLOG_POLICY,
+  PROP_BACKLOG_MAX_BITRATE,
+  PROP_LATENCY,
+  PROP_PASSPHRASE,
+  PROP_PBKEYLEN,
+  PROP_LINK_TIMEOUT,
+  PROP_RECONNECT_MAX_INTERVAL,
+  PROP_LIVE_BUFFER_TIME,
+  PROP_STATS,
+};
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("video/mpegts, systemstream = (boolean) true"));
+
+GType
+gst_srt_upload_sink_backlog_policy_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {DASHCAM_BACKLOG_POLICY_GAPS,
+        "Upload the segments that overlap a live gap", "gaps"},
+    {DASHCAM_BACKLOG_POLICY_ALL, "Upload every segment", "all"},
+    {DASHCAM_BACKLOG_POLICY_LOCKED,
+        "Upload locked segments that overlap a live gap", "locked"},
+    {DASHCAM_BACKLOG_POLICY_NONE, "Upload nothing", "none"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSrtUploadSinkBacklogPolicy", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+#define GST_TYPE_SRT_UPLOAD_SINK_KEY_LENGTH \
+  (gst_srt_upload_sink_key_length_get_type ())
+static GType
+gst_srt_upload_sink_key_length_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {0, "libsrt default (16)", "default"},
+    {16, "128-bit AES", "16"},
+    {24, "192-bit AES", "24"},
+    {32, "256-bit AES", "32"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSrtUploadSinkKeyLength", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+#define gst_srt_upload_sink_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE (GstSrtUploadSink, gst_srt_upload_sink,
+    GST_TYPE_BASE_SINK,
+    GST_DEBUG_CATEGORY_INIT (gst_srt_upload_sink_debug, "srtuploadsink", 0,
+        "SRT live and backlog upload sink"));
+GST_ELEMENT_REGISTER_DEFINE (srtuploadsink, "srtuploadsink", GST_RANK_NONE,
+    GST_TYPE_SRT_UPLOAD_SINK);
+
+static void gst_srt_upload_sink_finalize (GObject * object);
+static void gst_srt_upload_sink_set_property (GObject * object,
+    guint prop_id, const GValue * value, GParamSpec * pspec);
+static void gst_srt_upload_sink_get_property (GObject * object,
+    guint prop_id, GValue * value, GParamSpec * pspec);
+static gboolean gst_srt_upload_sink_start (GstBaseSink * sink);
+static gboolean gst_srt_upload_sink_stop (GstBaseSink * sink);
+static gboolean gst_srt_upload_sink_event (GstBaseSink * sink,
+    GstEvent * event);
+static GstFlowReturn gst_srt_upload_sink_render (GstBaseSink * sink,
+    GstBuffer * buffer);
+
+static void on_segmenter_write (gpointer user_data, gboolean open,
+    const guint8 * data, gsize len);
+static void on_segmenter_split (gpointer user_data,
+    const DashcamSplitPoint * point);
+
+static const DashcamSegmenterFuncs segmenter_funcs = {
+  on_segmenter_write,
+  on_segmenter_split,
+};
+
+#define PARAM_FLAGS_READY \
+  (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
+
+static void
+gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
+
+  gobject_class->finalize = gst_srt_upload_sink_finalize;
+  gobject_class->set_property = gst_srt_upload_sink_set_property;
+  gobject_class->get_property = gst_srt_upload_sink_get_property;
+
+  g_object_class_install_property (gobject_class, PROP_URI,
+      g_param_spec_string ("uri", "URI",
+          "Live server, srt://host:port (query parameters latency, "
+          "passphrase, pbkeylen and streamid are accepted, as by srtsink)",
+          DEFAULT_URI, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_BACKLOG_URI,
+      g_param_spec_string ("backlog-uri", "Backlog URI",
+          "Server for backlog uploads, srt://host:port (NULL = same as uri)",
+          DEFAULT_BACKLOG_URI, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_DEVICE_ID,
+      g_param_spec_string ("device-id", "Device ID",
+          "The device's name for {device} in streamids (NULL = the machine "
+          "id from /etc/machine-id)", DEFAULT_DEVICE_ID, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_STREAMID_FORMAT,
+      g_param_spec_string ("streamid-format", "Streamid format",
+          "Streamid of live sessions; placeholders {device} and {start} (UTC "
+          "start of the session, %Y%m%d-%H%M%S); at most 512 bytes",
+          DEFAULT_STREAMID_FORMAT, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class,
+      PROP_BACKLOG_STREAMID_FORMAT,
+      g_param_spec_string ("backlog-streamid-format",
+          "Backlog streamid format",
+          "Streamid of backlog uploads; placeholders {device}, {segment} "
+          "(file name without extension) and {start} (UTC start of the "
+          "segment); at most 512 bytes", DEFAULT_BACKLOG_STREAMID_FORMAT,
+          PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_BACKLOG_LOCATION,
+      g_param_spec_string ("backlog-location", "Backlog location",
+          "The looprecsink directory to upload missed segments from "
+          "(NULL = no backlog)", DEFAULT_BACKLOG_LOCATION, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_BACKLOG_POLICY,
+      g_param_spec_enum ("backlog-policy", "Backlog policy",
+          "Which segments to upload", GST_TYPE_SRT_UPLOAD_SINK_BACKLOG_POLICY,
+          DEFAULT_BACKLOG_POLICY, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_BACKLOG_MAX_BITRATE,
+      g_param_spec_uint64 ("backlog-max-bitrate", "Backlog max bitrate",
+          "Pace of backlog uploads, in bits per second (0 = automatic: "
+          "twice the live bitrate, at least 2 Mbit/s)", 0, G_MAXUINT64,
+          DEFAULT_BACKLOG_MAX_BITRATE, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_int ("latency", "Latency",
+          "SRT latency, in milliseconds", 20, 60000, DEFAULT_LATENCY,
+          PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_PASSPHRASE,
+      g_param_spec_string ("passphrase", "Passphrase",
+          "AES encryption passphrase of both connections, 10 to 79 "
+          "characters (NULL = no encryption); write-only, never logged",
+          DEFAULT_PASSPHRASE, G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PBKEYLEN,
+      g_param_spec_enum ("pbkeylen", "Key length",
+          "AES key length, in bytes", GST_TYPE_SRT_UPLOAD_SINK_KEY_LENGTH,
+          DEFAULT_PBKEYLEN, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_LINK_TIMEOUT,
+      g_param_spec_uint64 ("link-timeout", "Link timeout",
+          "A silent or stuck link is declared down after this, in "
+          "nanoseconds", 100 * GST_MSECOND, G_MAXUINT64, DEFAULT_LINK_TIMEOUT,
+          PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class,
+      PROP_RECONNECT_MAX_INTERVAL,
+      g_param_spec_uint64 ("reconnect-max-interval", "Reconnect max interval",
+          "Longest wait between reconnection attempts (the backoff doubles "
+          "from 250 ms up to this), in nanoseconds", 100 * GST_MSECOND,
+          G_MAXUINT64, DEFAULT_RECONNECT_MAX_INTERVAL, PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_LIVE_BUFFER_TIME,
+      g_param_spec_uint64 ("live-buffer-time", "Live buffer time",
+          "Live data waiting for the network beyond this is dropped (and "
+          "uploaded later from the recording), in nanoseconds",
+          10 * GST_MSECOND, G_MAXUINT64, DEFAULT_LIVE_BUFFER_TIME,
+          PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "Link state, rtt-ms, bytes, packets sent/retransmitted/dropped, "
+          "bandwidth-mbps, gaps, gap-time (ns), backlog pending segments "
+          "and bytes, uploaded segments and bytes", GST_TYPE_STRUCTURE,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_set_static_metadata (element_class,
+      "SRT live and backlog upload sink", "Sink/Network",
+      "Streams MPEG-TS live over SRT and uploads what the server missed "
+      "from the recording directory",
+      "gst-dashcam authors <dev@gst-dashcam.invalid>");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+
+  basesink_class->start = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_start);
+  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_stop);
+  basesink_class->event = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_event);
+  basesink_class->render = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_render);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_SRT_UPLOAD_SINK_BACKLOG_POLICY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SRT_UPLOAD_SINK_KEY_LENGTH, 0);
+}
+
+static void
+gst_srt_upload_sink_init (GstSrtUploadSink * self)
+{
+  GstSrtUploadSinkSettings *s = &self->settings;
+
+  s->streamid_format = g_strdup (DEFAULT_STREAMID_FORMAT);
+  s->backlog_streamid_format = g_strdup (DEFAULT_BACKLOG_STREAMID_FORMAT);
+  s->backlog_policy = DEFAULT_BACKLOG_POLICY;
+  s->backlog_max_bitrate = DEFAULT_BACKLOG_MAX_BITRATE;
+  s->latency = DEFAULT_LATENCY;
+  s->pbkeylen = DEFAULT_PBKEYLEN;
+  s->link_timeout = DEFAULT_LINK_TIMEOUT;
+  s->reconnect_max_interval = DEFAULT_RECONNECT_MAX_INTERVAL;
+  s->live_buffer_time = DEFAULT_LIVE_BUFFER_TIME;
+
+  g_mutex_init (&self->lock);
+  g_cond_init (&self->cond);
+  g_queue_init (&self->chunks);
+
+  /* live: render as data comes, never wait for the clock */
+  gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+}
+
+static void
+settings_clear (GstSrtUploadSinkSettings * s)
+{
+  g_clear_pointer (&s->uri, g_free);
+  g_clear_pointer (&s->backlog_uri, g_free);
+  g_clear_pointer (&s->device_id, g_free);
+  g_clear_pointer (&s->streamid_format, g_free);
+  g_clear_pointer (&s->backlog_streamid_format, g_free);
+  g_clear_pointer (&s->backlog_location, g_free);
+  if (s->passphrase)
+    memset (s->passphrase, 0, strlen (s->passphrase));
+  g_clear_pointer (&s->passphrase, g_free);
+}
+
+static void
+settings_copy (GstSrtUploadSinkSettings * dst,
+    const GstSrtUploadSinkSettings * src)
+{
+  *dst = *src;
+  dst->uri = g_strdup (src->uri);
+  dst->backlog_uri = g_strdup (src->backlog_uri);
+  dst->device_id = g_strdup (src->device_id);
+  dst->streamid_format = g_strdup (src->streamid_format);
+  dst->backlog_streamid_format = g_strdup (src->backlog_streamid_format);
+  dst->backlog_location = g_strdup (src->backlog_location);
+  dst->passphrase = g_strdup (src->passphrase);
+}
+
+static void
+gst_srt_upload_sink_finalize (GObject * object)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (object);
+
+  settings_clear (&self->settings);
+  g_mutex_clear (&self->lock);
+  g_cond_clear (&self->cond);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+set_string (gchar ** field, const GValue * value)
+{
+  g_free (*field);
+  *field = g_value_dup_string (value);
+}
+
+static void
+gst_srt_upload_sink_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (object);
+  GstSrtUploadSinkSettings *s = &self->settings;
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URI:
+      set_string (&s->uri, value);
+      break;
+    case PROP_BACKLOG_URI:
+      set_string (&s->backlog_uri, value);
+      break;
+    case PROP_DEVICE_ID:
+      set_string (&s->device_id, value);
+      break;
+    case PROP_STREAMID_FORMAT:
+      set_string (&s->streamid_format, value);
+      break;
+    case PROP_BACKLOG_STREAMID_FORMAT:
+      set_string (&s->backlog_streamid_format, value);
+      break;
+    case PROP_BACKLOG_LOCATION:
+      set_string (&s->backlog_location, value);
+      break;
+    case PROP_BACKLOG_POLICY:
+      s->backlog_policy = g_value_get_enum (value);
+      break;
+    case PROP_BACKLOG_MAX_BITRATE:
+      s->backlog_max_bitrate = g_value_get_uint64 (value);
+      break;
+    case PROP_LATENCY:
+      s->latency = g_value_get_int (value);
+      break;
+    case PROP_PASSPHRASE:
+      if (s->passphrase)
+        memset (s->passphrase, 0, strlen (s->passphrase));
+      set_string (&s->passphrase, value);
+      break;
+    case PROP_PBKEYLEN:
+      s->pbkeylen = g_value_get_enum (value);
+      break;
+    case PROP_LINK_TIMEOUT:
+      s->link_timeout = g_value_get_uint64 (value);
+      break;
+    case PROP_RECONNECT_MAX_INTERVAL:
+      s->reconnect_max_interval = g_value_get_uint64 (value);
+      break;
+    case PROP_LIVE_BUFFER_TIME:
+      s->live_buffer_time = g_value_get_uint64 (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static const gchar *
+state_to_string (GstSrtUploadSinkLinkState state)
+{
+  switch (state) {
+    case LINK_CONNECTING:
+      return "connecting";
+    case LINK_UP:
+      return "up";
+    case LINK_DOWN:
+      return "down";
+  }
+  return "unknown";
+}
+
+/* Called with lock. */
+static GstStructure *
+build_stats (GstSrtUploadSink * self)
+{
+  GstClockTime now = self->render_rt;
+
+  return gst_structure_new ("srtuploadsink-stats",
+      "state", G_TYPE_STRING, state_to_string (self->state),
+      "rtt-ms", G_TYPE_DOUBLE, self->live_stats.rtt_ms,
+      "bandwidth-mbps", G_TYPE_DOUBLE, self->live_stats.bandwidth_mbps,
+      "bytes-sent", G_TYPE_UINT64, self->live_stats.bytes_sent,
+      "packets-sent", G_TYPE_UINT64, self->live_stats.packets_sent,
+      "packets-retransmitted", G_TYPE_UINT64,
+      self->live_stats.packets_retransmitted,
+      "packets-dropped", G_TYPE_UINT64, self->live_stats.packets_dropped,
+      "live-dropped-bytes", G_TYPE_UINT64, self->live_dropped_bytes,
+      "gaps", G_TYPE_UINT, self->gaps.gaps ? self->gaps.gaps->len : 0,
+      "gap-time", G_TYPE_UINT64, self->gaps.gaps ?
+      dashcam_gap_list_total (&self->gaps, now) : 0,
+      "backlog-pending", G_TYPE_UINT, self->n_pending,
+      "backlog-pending-bytes", G_TYPE_UINT64, self->pending_bytes,
+      "uploaded", G_TYPE_UINT, self->n_uploaded,
+      "uploaded-bytes", G_TYPE_UINT64, self->uploaded_bytes, NULL);
+}
+
+static void
+gst_srt_upload_sink_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (object);
+  GstSrtUploadSinkSettings *s = &self->settings;
+
+  if (prop_id == PROP_STATS) {
+    g_mutex_lock (&self->lock);
+    g_value_take_boxed (value, build_stats (self));
+    g_mutex_unlock (&self->lock);
+    return;
+  }
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_URI:
+      g_value_set_string (value, s->uri);
+      break;
+    case PROP_BACKLOG_URI:
+      g_value_set_string (value, s->backlog_uri);
+      break;
+    case PROP_DEVICE_ID:
+      g_value_set_string (value, s->device_id);
+      break;
+    case PROP_STREAMID_FORMAT:
+      g_value_set_string (value, s->streamid_format);
+      break;
+    case PROP_BACKLOG_STREAMID_FORMAT:
+      g_value_set_string (value, s->backlog_streamid_format);
+      break;
+    case PROP_BACKLOG_LOCATION:
+      g_value_set_string (value, s->backlog_location);
+      break;
+    case PROP_BACKLOG_POLICY:
+      g_value_set_enum (value, s->backlog_policy);
+      break;
+    case PROP_BACKLOG_MAX_BITRATE:
+      g_value_set_uint64 (value, s->backlog_max_bitrate);
+      break;
+    case PROP_LATENCY:
+      g_value_set_int (value, s->latency);
+      break;
+    case PROP_PBKEYLEN:
+      g_value_set_enum (value, s->pbkeylen);
+      break;
+    case PROP_LINK_TIMEOUT:
+      g_value_set_uint64 (value, s->link_timeout);
+      break;
+    case PROP_RECONNECT_MAX_INTERVAL:
+      g_value_set_uint64 (value, s->reconnect_max_interval);
+      break;
+    case PROP_LIVE_BUFFER_TIME:
+      g_value_set_uint64 (value, s->live_buffer_time);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Messages */
+
+static void
+post_link (GstSrtUploadSink * self, GstSrtUploadSinkLinkState state,
+    const gchar * reason, const gchar * streamid, const gchar * detail)
+{
+  GstStructure *s = gst_structure_new ("srtuploadsink-link",
+      "state", G_TYPE_STRING, state_to_string (state),
+      "reason", G_TYPE_STRING, reason,
+      "streamid", G_TYPE_STRING, streamid ? streamid : "",
+      "detail", G_TYPE_STRING, detail ? detail : "", NULL);
+
+  GST_INFO_OBJECT (self, "%" GST_PTR_FORMAT, s);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+static void
+post_backlog (GstSrtUploadSink * self, const gchar * name, const gchar * state,
+    guint64 bytes, gdouble progress, const gchar * reason)
+{
+  gchar *path = g_build_filename (self->cfg.backlog_location, name, NULL);
+  GstStructure *s = gst_structure_new ("srtuploadsink-backlog",
+      "segment", G_TYPE_STRING, name,
+      "location", G_TYPE_STRING, path,
+      "state", G_TYPE_STRING, state,
+      "bytes", G_TYPE_UINT64, bytes,
+      "progress", G_TYPE_DOUBLE, progress,
+      "reason", G_TYPE_STRING, reason ? reason : "", NULL);
+
+  GST_INFO_OBJECT (self, "%" GST_PTR_FORMAT, s);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+  g_free (path);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The live queue: streaming thread in, sender thread out */
+
+/* Drops everything queued; the next session starts at a keyframe. Called
+ * with lock. */
+static void
+flush_queue (GstSrtUploadSink * self)
+{
+  GstSrtUploadSinkChunk *c;
+
+  while ((c = g_queue_pop_head (&self->chunks))) {
+    self->live_dropped_bytes += c->len;
+    g_free (c);
+  }
+  self->queued_bytes = 0;
+  self->need_start = TRUE;
+  self->keyframe_requested = FALSE;
+}
+
+/* Called with lock, from the streaming thread. */
+static void
+queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
+{
+  GstClockTime rt = self->segmenter.have_max_pts ?
+      dashcam_segmenter_pts_to_running_time (&self->segmenter,
+      self->segmenter.max_pts) : self->render_rt;
+  GstSrtUploadSinkChunk *tail = g_queue_peek_tail (&self->chunks);
+  GstSrtUploadSinkChunk *head;
+
+  while (len > 0) {
+    gsize n;
+
+    if (tail == NULL || tail->len == DASHCAM_SRT_PAYLOAD_SIZE) {
+      tail = g_new (GstSrtUploadSinkChunk, 1);
+      tail->len = 0;
+      tail->created_us = g_get_monotonic_time ();
+      g_queue_push_tail (&self->chunks, tail);
+    }
+    n = MIN (len, DASHCAM_SRT_PAYLOAD_SIZE - tail->len);
+    memcpy (tail->data + tail->len, data, n);
+    tail->len += n;
+    tail->running_time = rt;
+    self->queued_bytes += n;
+    data += n;
+    len -= n;
+  }
+
+  /* the network does not keep up: drop, the recorder has it */
+  head = g_queue_peek_head (&self->chunks);
+  if (GST_CLOCK_TIME_IS_VALID (rt) && GST_CLOCK_TIME_IS_VALID
+      (head->running_time) && rt > head->running_time
+      && rt - head->running_time > self->cfg.live_buffer_time) {
+    GST_WARNING_OBJECT (self, "live queue over %" GST_TIME_FORMAT
+        ": dropping it", GST_TIME_ARGS (self->cfg.live_buffer_time));
+    dashcam_gap_list_open (&self->gaps, head->running_time);
+    flush_queue (self);
+  }
+  g_cond_broadcast (&self->cond);
+}
+
+/* Segmenter callback, streaming thread, with lock. */
+static void
+on_segmenter_write (gpointer user_data, gboolean open, const guint8 * data,
+    gsize len)
+{
+  GstSrtUploadSink *self = user_data;
+
+  if (self->state != LINK_UP || self->need_start || self->eos) {
+    self->live_dropped_bytes += len;
+    return;
+  }
+  queue_data (self, data, len);
+}
+
+/* Segmenter callback, streaming thread, with lock: a keyframe with PAT and
+ * PMT comes next; a new session starts there if one is wanted. */
+static void
+on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
+{
+  GstSrtUploadSink *self = user_data;
+
+  if (self->state != LINK_UP || !self->need_start)
+    return;
+  GST_INFO_OBJECT (self, "live session starts at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (point->running_time));
+  self->need_start = FALSE;
+  self->keyframe_requested = FALSE;
+  dashcam_gap_list_close (&self->gaps, point->running_time);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The live sender thread */
+
+/* Waits up to @us or until stopped. Called with lock. */
+static void
+wait_locked (GstSrtUploadSink * self, gint64 us)
+{
+  gint64 end = g_get_monotonic_time () + us;
+
+  while (self->running && g_get_monotonic_time () < end)
+    g_cond_wait_until (&self->cond, &self->lock, end);
+}
+
+static void
+set_link_state (GstSrtUploadSink * self, GstSrtUploadSinkLinkState state,
+    DashcamSrtReason reason, const gchar * reason_str, const gchar * streamid,
+    const gchar * detail)
+{
+  gboolean changed;
+
+  g_mutex_lock (&self->lock);
+  changed = self->state != state || (state == LINK_DOWN
+      && self->reason != reason);
+  self->state = state;
+  self->reason = reason;
+  g_mutex_unlock (&self->lock);
+  if (changed)
+    post_link (self, state, reason_str, streamid, detail);
+}
+
+static DashcamSrtLink *
+connect_live (GstSrtUploadSink * self, gchar ** streamid)
+{
+  DashcamTemplateValues values = { self->cfg.device_id,
+    dashcam_wall_clock_now (), NULL
+  };
+  DashcamSrtConfig config = self->live_config;
+  DashcamSrtReason reason;
+  DashcamSrtLink *link;
+  gchar *detail = NULL;
+
+  *streamid = dashcam_template_expand (self->cfg.streamid_format, &values,
+      NULL);
+  config.streamid = *streamid;
+  link = dashcam_srt_link_connect (&config, &reason, &detail);
+  if (link == NULL) {
+    GST_DEBUG_OBJECT (self, "connect failed: %s", detail);
+    set_link_state (self, LINK_DOWN, reason,
+        dashcam_srt_reason_to_string (reason), *streamid, detail);
+  }
+  g_free (detail);
+  return link;
+}
+
+/* The link broke: what was not acknowledged is missing on the server. */
+static void
+link_down (GstSrtUploadSink * self, DashcamSrtReason reason,
+    const gchar * streamid)
+{
+  g_mutex_lock (&self->lock);
+  dashcam_gap_list_open (&self->gaps, self->confirmed);
+  flush_queue (self);
+  g_mutex_unlock (&self->lock);
+  set_link_state (self, LINK_DOWN, reason,
+      dashcam_srt_reason_to_string (reason), streamid, NULL);
+}
+
+/* Polls libsrt; returns FALSE when the link must be declared down. */
+static gboolean
+poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
+    DashcamAckTracker * acks, guint64 handed, DashcamSrtReason * reason)
+{
+  DashcamSrtStats st;
+  GstClockTime confirmed;
+
+  dashcam_srt_link_get_stats (link, &st);
+  confirmed = dashcam_ack_tracker_acked (acks,
+      handed > st.packets_in_flight ? handed - st.packets_in_flight : 0);
+
+  g_mutex_lock (&self->lock);
+  self->live_stats = st;
+  if (GST_CLOCK_TIME_IS_VALID (confirmed))
+    self->confirmed = confirmed;
+  if (handed > 0 && st.packets_in_flight == 0)
+    self->all_confirmed = TRUE;
+  else if (handed > 0)
+    self->all_confirmed = FALSE;
+  self->live_bitrate = st.send_rate_mbps * 1000000;
+  g_mutex_unlock (&self->lock);
+
+  if (st.broken) {
+    *reason = DASHCAM_SRT_LOST;
+    return FALSE;
+  }
+  if ((guint64) st.ms_in_flight * GST_MSECOND > self->cfg.link_timeout) {
+    *reason = DASHCAM_SRT_TIMEOUT;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Takes the next payload that is ready. Called with lock. */
+static GstSrtUploadSinkChunk *
+pop_ready_chunk (GstSrtUploadSink * self)
+{
+  GstSrtUploadSinkChunk *head = g_queue_peek_head (&self->chunks);
+
+  if (head == NULL)
+    return NULL;
+  if (head->len < DASHCAM_SRT_PAYLOAD_SIZE && self->chunks.length == 1
+      && !self->eos
+      && g_get_monotonic_time () - head->created_us < CHUNK_MAX_AGE_US)
+    return NULL;
+  self->queued_bytes -= head->len;
+  return g_queue_pop_head (&self->chunks);
+}
+
+static gpointer
+sender_thread (gpointer data)
+{
+  GstSrtUploadSink *self = data;
+  DashcamSrtLink *link = NULL;
+  DashcamAckTracker acks;
+  gchar *streamid = NULL;
+  gint64 backoff_us = 250 * 1000, next_stats = 0;
+  guint64 handed = 0;
+
+  dashcam_ack_tracker_init (&acks);
+  g_mutex_lock (&self->lock);
+  while (self->running) {
+    GstSrtUploadSinkChunk *chunk;
+    DashcamSrtReason reason = DASHCAM_SRT_OK;
+    gboolean would_block, ok;
+
+    if (link == NULL) {
+      g_mutex_unlock (&self->lock);
+      g_clear_pointer (&streamid, g_free);
+      set_link_state (self, LINK_CONNECTING, DASHCAM_SRT_OK, "start", NULL,
+          NULL);
+      link = connect_live (self, &streamid);
+      g_mutex_lock (&self->lock);
+      if (link == NULL) {
+        wait_locked (self, backoff_us);
+        backoff_us = MIN (backoff_us * 2,
+            (gint64) (self->cfg.reconnect_max_interval / GST_USECOND));
+        continue;
+      }
+      backoff_us = 250 * 1000;
+      handed = 0;
+      dashcam_ack_tracker_reset (&acks);
+      flush_queue (self);
+      self->state = LINK_UP;
+      g_free (self->live_streamid);
+      self->live_streamid = g_strdup (streamid);
+      g_mutex_unlock (&self->lock);
+      post_link (self, LINK_UP, "connected", streamid, NULL);
+      g_mutex_lock (&self->lock);
+      continue;
+    }
+
+    chunk = pop_ready_chunk (self);
+    if (chunk == NULL && g_get_monotonic_time () < next_stats) {
+      g_cond_wait_until (&self->cond, &self->lock,
+          g_get_monotonic_time () + CHUNK_MAX_AGE_US);
+      continue;
+    }
+    g_mutex_unlock (&self->lock);
+
+    ok = TRUE;
+    if (chunk) {
+      ok = dashcam_srt_link_send (link, chunk->data, chunk->len, &reason,
+          &would_block);
+      if (ok) {
+        dashcam_ack_tracker_sent (&acks, ++handed, chunk->running_time);
+      } else if (would_block) {
+        /* the link is alive but too slow for the live stream */
+        g_mutex_lock (&self->lock);
+        dashcam_gap_list_open (&self->gaps, chunk->running_time);
+        flush_queue (self);
+        g_mutex_unlock (&self->lock);
+        ok = TRUE;
+      }
+      g_free (chunk);
+    }
+    if (ok && g_get_monotonic_time () >= next_stats) {
+      ok = poll_live_stats (self, link, &acks, handed, &reason);
+      next_stats = g_get_monotonic_time () + STATS_INTERVAL_US;
+    }
+    if (!ok) {
+      link_down (self, reason, streamid);
+      dashcam_srt_link_close (link);
+      link = NULL;
+    }
+    g_mutex_lock (&self->lock);
+  }
+  self->state = LINK_DOWN;
+  g_mutex_unlock (&self->lock);
+
+  dashcam_srt_link_close (link);
+  dashcam_ack_tracker_clear (&acks);
+  g_free (streamid);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The backlog thread */
+
+typedef struct
+{
+  DashcamCatalog *catalog;
+  GPtrArray *pending;           /* names, oldest (or locked) first */
+  GHashTable *failed_at;        /* name -> monotonic time of last failure */
+} Backlog;
+
+static gint
+compare_pending (gconstpointer a, gconstpointer b, gpointer user_data)
+{
+  Backlog *bl = user_data;
+  DashcamSegment *sa = dashcam_catalog_lookup (bl->catalog,
+      *(const gchar **) a);
+  DashcamSegment *sb = dashcam_catalog_lookup (bl->catalog,
+      *(const gchar **) b);
+
+  if (sa == NULL || sb == NULL)
+    return (sa == NULL) - (sb == NULL);
+  if (sa->locked != sb->locked)
+    return sa->locked ? -1 : 1;
+  return sa->index < sb->index ? -1 : (sa->index > sb->index);
+}
+
+static gboolean
+pending_contains (Backlog * bl, const gchar * name)
+{
+  guint i;
+
+  for (i = 0; i < bl->pending->len; i++) {
+    if (g_str_equal (g_ptr_array_index (bl->pending, i), name))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void
+pending_remove (Backlog * bl, const gchar * name)
+{
+  guint i;
+
+  for (i = 0; i < bl->pending->len; i++) {
+    if (g_str_equal (g_ptr_array_index (bl->pending, i), name)) {
+      g_ptr_array_remove_index (bl->pending, i);
+      return;
+    }
+  }
+}
+
+static void
+update_pending_stats (GstSrtUploadSink * self, Backlog * bl)
+{
+  guint64 bytes = 0;
+  guint i;
+
+  for (i = 0; i < bl->pending->len; i++) {
+    DashcamSegment *s = dashcam_catalog_lookup (bl->catalog,
+        g_ptr_array_index (bl->pending, i));
+    if (s)
+      bytes += s->size;
+  }
+  g_mutex_lock (&self->lock);
+  self->n_pending = bl->pending->len;
+  self->pending_bytes = bytes;
+  g_mutex_unlock (&self->lock);
+}
+
+/* Decides, for every segment of the directory, whether the server needs
+ * it. Backlog thread. */
+static void
+evaluate_backlog (GstSrtUploadSink * self, Backlog * bl)
+{
+  DashcamGapList gaps;
+  GstClockTime confirmed;
+  GPtrArray *list, *live_done;
+  GError *err = NULL;
+  guint i;
+
+  if (!dashcam_catalog_refresh (bl->catalog, &err)) {
+    GST_WARNING_OBJECT (self, "catalog: %s", err->message);
+    g_clear_error (&err);
+    return;
+  }
+
+  g_mutex_lock (&self->lock);
+  gaps.gaps = g_array_copy (self->gaps.gaps);
+  confirmed = self->all_confirmed && !dashcam_gap_list_is_open (&self->gaps)
+      && self->eos ? G_MAXUINT64 - 1 : self->confirmed;
+  g_mutex_unlock (&self->lock);
+
+  list = dashcam_catalog_list (bl->catalog);
+  live_done = g_ptr_array_new_with_free_func (g_free);
+  for (i = 0; i < list->len; i++) {
+    DashcamSegment *s = g_ptr_array_index (list, i);
+    DashcamBacklogDecision d = dashcam_backlog_decide (s,
+        dashcam_run_get_id (self->run), self->cfg.backlog_policy, &gaps,
+        confirmed);
+
+    if (d == DASHCAM_BACKLOG_QUEUE && !pending_contains (bl, s->name)) {
+      g_ptr_array_add (bl->pending, g_strdup (s->name));
+      post_backlog (self, s->name, "queued", s->size, 0.0,
+          g_strcmp0 (s->run_id, dashcam_run_get_id (self->run)) ?
+          "earlier-run" : "gap");
+    } else if (d == DASHCAM_BACKLOG_LIVE_DONE) {
+      g_ptr_array_add (live_done, g_strdup (s->name));
+    }
+  }
+  g_ptr_array_unref (list);
+
+  /* forget what retention deleted meanwhile */
+  for (i = 0; i < bl->pending->len;) {
+    if (dashcam_catalog_lookup (bl->catalog, g_ptr_array_index (bl->pending,
+                i)) == NULL)
+      g_ptr_array_remove_index (bl->pending, i);
+    else
+      i++;
+  }
+  g_ptr_array_sort_with_data (bl->pending, compare_pending, bl);
+
+  for (i = 0; i < live_done->len; i++) {
+    GST_DEBUG_OBJECT (self, "%s was streamed live entirely",
+        (gchar *) g_ptr_array_index (live_done, i));
+    if (!dashcam_catalog_set_uploaded (bl->catalog,
+            g_ptr_array_index (live_done, i), &err)) {
+      GST_WARNING_OBJECT (self, "catalog: %s", err->message);
+      g_clear_error (&err);
+    }
+  }
+  g_ptr_array_unref (live_done);
+  g_array_unref (gaps.gaps);
+  update_pending_stats (self, bl);
+}
+
+static guint64
+backlog_bitrate (GstSrtUploadSink * self)
+{
+  guint64 live;
+
+  if (self->cfg.backlog_max_bitrate > 0)
+    return self->cfg.backlog_max_bitrate;
+  g_mutex_lock (&self->lock);
+  live = self->live_bitrate;
+  g_mutex_unlock (&self->lock);
+  return MAX (2 * live, MIN_AUTO_BITRATE);
+}
+
+static gboolean
+live_is_up (GstSrtUploadSink * self)
+{
+  gboolean up;
+
+  g_mutex_lock (&self->lock);
+  up = self->running && self->state == LINK_UP;
+  g_mutex_unlock (&self->lock);
+  return up;
+}
+
+/* Sends @fd paced at @bitrate; returns FALSE when interrupted. */
+static gboolean
+send_file (GstSrtUploadSink * self, DashcamSrtLink * link, gint fd,
+    guint64 bitrate, DashcamSrtReason * reason)
+{
+  guint8 buf[DASHCAM_SRT_PAYLOAD_SIZE];
+  gint64 start = g_get_monotonic_time ();
+  guint64 sent = 0;
+  gssize n;
+
+  while ((n = read (fd, buf, sizeof (buf))) > 0) {
+    gboolean would_block;
+    gint64 due;
+
+    while (!dashcam_srt_link_send (link, buf, n, reason, &would_block)) {
+      if (!would_block || !live_is_up (self))
+        return FALSE;
+    }
+    sent += n;
+    due = start + (gint64) (sent * 8 * G_USEC_PER_SEC / bitrate);
+    g_mutex_lock (&self->lock);
+    wait_locked (self, due - g_get_monotonic_time ());
+    g_mutex_unlock (&self->lock);
+    if (!live_is_up (self)) {
+      *reason = DASHCAM_SRT_LOST;
+      return FALSE;
+    }
+  }
+  return n == 0;
+}
+
+/* Waits until libsrt has every byte acknowledged and dropped none. */
+static gboolean
+wait_acknowledged (GstSrtUploadSink * self, DashcamSrtLink * link,
+    DashcamSrtReason * reason)
+{
+  gint64 deadline = g_get_monotonic_time () +
+      MAX (5 * G_USEC_PER_SEC, 2 * self->cfg.link_timeout / GST_USECOND);
+  DashcamSrtStats st;
+
+  for (;;) {
+    dashcam_srt_link_get_stats (link, &st);
+    if (st.packets_dropped > 0 || st.broken) {
+      *reason = DASHCAM_SRT_LOST;
+      return FALSE;
+    }
+    if (st.packets_in_flight == 0)
+      return TRUE;
+    if (g_get_monotonic_time () > deadline) {
+      *reason = DASHCAM_SRT_TIMEOUT;
+      return FALSE;
+    }
+    g_usleep (20 * 1000);
+  }
+}
+
+static gchar *
+segment_stem (const gchar * name)
+{
+  const gchar *dot = strrchr (name, '.');
+
+  return dot && dot != name ? g_strndup (name, dot - name) : g_strdup (name);
+}
+
+/* Uploads one segment. Backlog thread. */
+static gboolean
+upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
+{
+  DashcamSegment *seg = dashcam_catalog_lookup (bl->catalog, name);
+  DashcamSrtConfig config = self->backlog_config;
+  DashcamTemplateValues values = { self->cfg.device_id, 0, NULL };
+  DashcamSrtReason reason = DASHCAM_SRT_OK;
+  DashcamSrtLink *link = NULL;
+  gchar *path, *stem, *streamid, *detail = NULL;
+  guint64 size;
+  gboolean ok = FALSE;
+  GError *err = NULL;
+  gint fd;
+
+  if (seg == NULL)
+    return FALSE;
+  size = seg->size;
+  path = g_build_filename (self->cfg.backlog_location, name, NULL);
+  stem = segment_stem (name);
+  values.start_us = seg->wall_time;
+  values.segment = stem;
+  streamid = dashcam_template_expand (self->cfg.backlog_streamid_format,
+      &values, NULL);
+
+  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) {
+    post_backlog (self, name, "failed", size, 0.0, "deleted");
+    pending_remove (bl, name);
+    goto out;
+  }
+
+  post_backlog (self, name, "started", size, 0.0, NULL);
+  config.streamid = streamid;
+  link = dashcam_srt_link_connect (&config, &reason, &detail);
+  if (link == NULL) {
+    GST_INFO_OBJECT (self, "backlog connect failed: %s", detail);
+    goto failed;
+  }
+  if (!send_file (self, link, fd, backlog_bitrate (self), &reason)
+      || !wait_acknowledged (self, link, &reason))
+    goto failed;
+
+  if (!dashcam_catalog_set_uploaded (bl->catalog, name, &err)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Could not record the upload of \"%s\".", path),
+        ("%s", err->message));
+    g_clear_error (&err);
+  }
+  g_mutex_lock (&self->lock);
+  self->n_uploaded++;
+  self->uploaded_bytes += size;
+  g_mutex_unlock (&self->lock);
+  post_backlog (self, name, "done", size, 1.0, NULL);
+  ok = TRUE;
+  goto out;
+
+failed:
+  post_backlog (self, name, "failed", size, 0.0,
+      dashcam_srt_reason_to_string (reason));
+  g_hash_table_insert (bl->failed_at, g_strdup (name),
+      GINT_TO_POINTER (1));
+out:
+  if (fd >= 0)
+    close (fd);
+  dashcam_srt_link_close (link);
+  g_free (detail);
+  g_free (streamid);
+  g_free (stem);
+  g_free (path);
+  return ok;
+}
+
+static gpointer
+uploader_thread (gpointer data)
+{
+  GstSrtUploadSink *self = data;
+  Backlog bl = { NULL, NULL, NULL };
+  GError *err = NULL;
+
+  bl.catalog = dashcam_catalog_open (self->cfg.backlog_location, &err);
+  if (bl.catalog == NULL) {
+    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+        ("Cannot read the recordings in \"%s\" (property "
+            "\"backlog-location\"): no backlog upload.",
+            self->cfg.backlog_location), ("%s", err->message));
+    g_clear_error (&err);
+    return NULL;
+  }
+  bl.pending = g_ptr_array_new_with_free_func (g_free);
+  bl.failed_at = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
+
+  g_mutex_lock (&self->lock);
+  while (self->running) {
+    gchar *next = NULL;
+
+    g_mutex_unlock (&self->lock);
+    evaluate_backlog (self, &bl);
+    if (bl.pending->len > 0 && live_is_up (self))
+      next = g_strdup (g_ptr_array_index (bl.pending, 0));
+    if (next) {
+      if (upload_segment (self, &bl, next))
+        pending_remove (&bl, next);
+      update_pending_stats (self, &bl);
+    }
+    g_mutex_lock (&self->lock);
+    /* after a success go on at once, else wait for news */
+    if (next == NULL || g_hash_table_contains (bl.failed_at, next))
+      wait_locked (self, BACKLOG_POLL_US);
+    if (next)
+      g_hash_table_remove (bl.failed_at, next);
+    g_free (next);
+  }
+  g_mutex_unlock (&self->lock);
+
+  /* last word: mark what was streamed live before stopping */
+  evaluate_backlog (self, &bl);
+
+  g_hash_table_unref (bl.failed_at);
+  g_ptr_array_unref (bl.pending);
+  dashcam_catalog_free (bl.catalog);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Start and stop */
+
+static gboolean
+parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
+    DashcamSrtConfig * config, gchar ** host)
+{
+  GError *err = NULL;
+  DashcamSrtUri *parsed = dashcam_srt_uri_parse (uri, &err);
+  const gchar *v;
+
+  if (parsed == NULL) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"%s\": %s", property, err->message), (NULL));
+    g_clear_error (&err);
+    return FALSE;
+  }
+  *host = g_strdup (parsed->host);
+  config->host = *host;
+  config->port = parsed->port;
+  config->latency_ms = self->cfg.latency;
+  config->passphrase = self->cfg.passphrase;
+  config->pbkeylen = self->cfg.pbkeylen;
+  config->idle_timeout_ms = self->cfg.link_timeout / GST_MSECOND;
+  config->connect_timeout_ms = MIN (3000, MAX (1000,
+          (gint) (self->cfg.link_timeout / GST_MSECOND)));
+  config->send_timeout_ms = 50;
+
+  if ((v = g_hash_table_lookup (parsed->params, "latency")))
+    config->latency_ms = atoi (v);
+  if ((v = g_hash_table_lookup (parsed->params, "pbkeylen")))
+    config->pbkeylen = atoi (v);
+  if ((v = g_hash_table_lookup (parsed->params, "passphrase"))) {
+    g_free (self->cfg.passphrase);
+    self->cfg.passphrase = g_strdup (v);
+    config->passphrase = self->cfg.passphrase;
+  }
+  if ((v = g_hash_table_lookup (parsed->params, "streamid"))
+      && g_str_equal (property, "uri")) {
+    g_free (self->cfg.streamid_format);
+    self->cfg.streamid_format = g_strdup (v);
+  }
+  if ((v = g_hash_table_lookup (parsed->params, "mode"))
+      && !g_str_equal (v, "caller")) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"%s\": only mode=caller is supported.", property),
+        (NULL));
+    dashcam_srt_uri_free (parsed);
+    return FALSE;
+  }
+  dashcam_srt_uri_free (parsed);
+  return TRUE;
+}
+
+static gboolean
+validate_settings (GstSrtUploadSink * self)
+{
+  GError *err = NULL;
+  const gchar *property = NULL;
+  gsize plen = self->cfg.passphrase ? strlen (self->cfg.passphrase) : 0;
+
+  if (self->cfg.uri == NULL)
+    goto no_uri;
+  if (!parse_uri (self, "uri", self->cfg.uri, &self->live_config,
+          &self->live_host))
+    return FALSE;
+  if (!parse_uri (self, "backlog-uri", self->cfg.backlog_uri ?
+          self->cfg.backlog_uri : self->cfg.uri, &self->backlog_config,
+          &self->backlog_host))
+    return FALSE;
+  /* the query may have set it: check after parsing */
+  plen = self->cfg.passphrase ? strlen (self->cfg.passphrase) : 0;
+  if (plen > 0 && (plen < 10 || plen > 79))
+    goto bad_passphrase;
+  if (!dashcam_template_validate (self->cfg.streamid_format, FALSE, &err)) {
+    property = "streamid-format";
+    goto bad_template;
+  }
+  if (!dashcam_template_validate (self->cfg.backlog_streamid_format, TRUE,
+          &err)) {
+    property = "backlog-streamid-format";
+    goto bad_template;
+  }
+  return TRUE;
+
+  /* ERRORS */
+no_uri:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("No server: the property \"uri\" must be srt://host:port."), (NULL));
+    return FALSE;
+  }
+bad_passphrase:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"passphrase\": it must have 10 to 79 characters, "
+            "not %u.", (guint) plen), (NULL));
+    return FALSE;
+  }
+bad_template:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"%s\": %s", property, err->message), (NULL));
+    g_clear_error (&err);
+    return FALSE;
+  }
+}
+
+static gboolean
+gst_srt_upload_sink_start (GstBaseSink * sink)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+
+  GST_OBJECT_LOCK (self);
+  settings_copy (&self->cfg, &self->settings);
+  GST_OBJECT_UNLOCK (self);
+  if (self->cfg.device_id == NULL)
+    self->cfg.device_id = dashcam_default_device_id ();
+
+  if (!validate_settings (self)) {
+    settings_clear (&self->cfg);
+    g_clear_pointer (&self->live_host, g_free);
+    g_clear_pointer (&self->backlog_host, g_free);
+    return FALSE;
+  }
+
+  self->run = dashcam_run_acquire (GST_ELEMENT (self));
+  dashcam_segmenter_init (&self->segmenter, &segmenter_funcs, self);
+  self->render_rt = GST_CLOCK_TIME_NONE;
+
+  g_mutex_lock (&self->lock);
+  self->running = TRUE;
+  self->eos = FALSE;
+  self->state = LINK_CONNECTING;
+  self->reason = DASHCAM_SRT_OK;
+  self->need_start = TRUE;
+  self->keyframe_requested = FALSE;
+  self->confirmed = GST_CLOCK_TIME_NONE;
+  self->all_confirmed = FALSE;
+  self->live_dropped_bytes = 0;
+  self->n_pending = self->n_uploaded = 0;
+  self->pending_bytes = self->uploaded_bytes = 0;
+  self->live_bitrate = 0;
+  memset (&self->live_stats, 0, sizeof (self->live_stats));
+  dashcam_gap_list_init (&self->gaps);
+  /* nothing reaches the server before the first session */
+  dashcam_gap_list_open (&self->gaps, 0);
+  g_mutex_unlock (&self->lock);
+
+  self->sender = g_thread_new ("srtupload-live", sender_thread, self);
+  if (self->cfg.backlog_location && self->cfg.backlog_policy !=
+      DASHCAM_BACKLOG_POLICY_NONE) {
+    g_mkdir_with_parents (self->cfg.backlog_location, 0755);
+    self->uploader = g_thread_new ("srtupload-backlog", uploader_thread,
+        self);
+  }
+  return TRUE;
+}
+
+static gboolean
+gst_srt_upload_sink_stop (GstBaseSink * sink)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+
+  g_mutex_lock (&self->lock);
+  self->running = FALSE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+
+  g_clear_pointer (&self->sender, g_thread_join);
+  g_clear_pointer (&self->uploader, g_thread_join);
+
+  g_mutex_lock (&self->lock);
+  flush_queue (self);
+  self->live_dropped_bytes = 0;
+  dashcam_gap_list_clear (&self->gaps);
+  g_clear_pointer (&self->live_streamid, g_free);
+  g_mutex_unlock (&self->lock);
+
+  g_clear_pointer (&self->run, dashcam_run_release);
+  settings_clear (&self->cfg);
+  g_clear_pointer (&self->live_host, g_free);
+  g_clear_pointer (&self->backlog_host, g_free);
+  return TRUE;
+}
+
+/* At EOS: give the sender up to link-timeout to get the rest acknowledged,
+ * so that the last segment counts as streamed live. Streaming thread. */
+static void
+drain_live (GstSrtUploadSink * self)
+{
+  gint64 deadline = g_get_monotonic_time () +
+      (gint64) (self->cfg.link_timeout / GST_USECOND);
+
+  g_mutex_lock (&self->lock);
+  self->eos = TRUE;
+  self->all_confirmed = FALSE;
+  g_cond_broadcast (&self->cond);
+  while (self->running && self->state == LINK_UP
+      && (self->chunks.length > 0 || !self->all_confirmed)
+      && g_get_monotonic_time () < deadline)
+    g_cond_wait_until (&self->cond, &self->lock,
+        g_get_monotonic_time () + 20 * 1000);
+  g_mutex_unlock (&self->lock);
+}
+
+static gboolean
+gst_srt_upload_sink_event (GstBaseSink * sink, GstEvent * event)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+    g_mutex_lock (&self->lock);
+    dashcam_segmenter_finish (&self->segmenter);
+    g_mutex_unlock (&self->lock);
+    drain_live (self);
+  }
+  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+static GstClockTime
+buffer_running_time (GstBaseSink * sink, GstBuffer * buffer)
+{
+  GstClockTime ts = GST_BUFFER_DTS_OR_PTS (buffer);
+
+  if (!GST_CLOCK_TIME_IS_VALID (ts) || sink->segment.format != GST_FORMAT_TIME)
+    return GST_CLOCK_TIME_NONE;
+  return gst_segment_to_running_time (&sink->segment, GST_FORMAT_TIME, ts);
+}
+
+static GstFlowReturn
+gst_srt_upload_sink_render (GstBaseSink * sink, GstBuffer * buffer)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+  GstClockTime rt = buffer_running_time (sink, buffer);
+  gboolean request_keyframe = FALSE;
+  GstMapInfo map;
+
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Could not map a buffer."),
+        (NULL));
+    return GST_FLOW_ERROR;
+  }
+
+  g_mutex_lock (&self->lock);
+  if (GST_CLOCK_TIME_IS_VALID (rt))
+    self->render_rt = rt;
+  if (self->state == LINK_UP && self->need_start && !self->keyframe_requested) {
+    self->keyframe_requested = TRUE;
+    dashcam_segmenter_request_split (&self->segmenter);
+    request_keyframe = TRUE;
+  }
+  dashcam_segmenter_push (&self->segmenter, map.data, map.size, rt);
+  if (self->state != LINK_UP)
+    dashcam_gap_list_open (&self->gaps, self->confirmed);
+  g_mutex_unlock (&self->lock);
+  gst_buffer_unmap (buffer, &map);
+
+  /* a new live session wants a keyframe now, not at the end of the GOP */
+  if (request_keyframe)
+    gst_pad_push_event (GST_BASE_SINK_PAD (self),
+        gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+            TRUE, 0));
+  return GST_FLOW_OK;
+}

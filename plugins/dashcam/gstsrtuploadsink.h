@@ -1,0 +1,116 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#ifndef __GST_SRT_UPLOAD_SINK_H__
+#define __GST_SRT_UPLOAD_SINK_H__
+
+#include <gst/gst.h>
+#include <gst/base/gstbasesink.h>
+
+#include "dashcambacklog.h"
+#include "dashcamcatalog.h"
+#include "dashcamrun.h"
+#include "dashcamsegmenter.h"
+#include "dashcamsrt.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_SRT_UPLOAD_SINK (gst_srt_upload_sink_get_type ())
+G_DECLARE_FINAL_TYPE (GstSrtUploadSink, gst_srt_upload_sink, GST,
+    SRT_UPLOAD_SINK, GstBaseSink)
+
+#define GST_TYPE_SRT_UPLOAD_SINK_BACKLOG_POLICY \
+  (gst_srt_upload_sink_backlog_policy_get_type ())
+GType gst_srt_upload_sink_backlog_policy_get_type (void);
+
+typedef enum
+{
+  LINK_CONNECTING,
+  LINK_UP,
+  LINK_DOWN,
+} GstSrtUploadSinkLinkState;
+
+/* Property values, under the object lock. */
+typedef struct
+{
+  gchar *uri;
+  gchar *backlog_uri;
+  gchar *device_id;
+  gchar *streamid_format;
+  gchar *backlog_streamid_format;
+  gchar *backlog_location;
+  DashcamBacklogPolicy backlog_policy;
+  guint64 backlog_max_bitrate;
+  gint latency;
+  gchar *passphrase;
+  gint pbkeylen;
+  guint64 link_timeout;
+  guint64 reconnect_max_interval;
+  guint64 live_buffer_time;
+} GstSrtUploadSinkSettings;
+
+/* One SRT payload waiting for the sender thread. */
+typedef struct
+{
+  guint8 data[DASHCAM_SRT_PAYLOAD_SIZE];
+  gsize len;
+  GstClockTime running_time;
+  gint64 created_us;
+} GstSrtUploadSinkChunk;
+
+struct _GstSrtUploadSink
+{
+  GstBaseSink parent;
+
+  GstSrtUploadSinkSettings settings;    /* GST_OBJECT_LOCK */
+
+  /* Everything below is state, created in start() from a copy of the
+   * settings and destroyed in stop(). */
+  GstSrtUploadSinkSettings cfg;
+  DashcamSrtConfig live_config;
+  DashcamSrtConfig backlog_config;
+  gchar *live_host;
+  gchar *backlog_host;
+  DashcamRun *run;
+
+  /* streaming thread only */
+  DashcamSegmenter segmenter;
+  GstClockTime render_rt;
+
+  /* shared, under lock */
+  GMutex lock;
+  GCond cond;
+  gboolean running;
+  gboolean eos;
+  GQueue chunks;
+  guint64 queued_bytes;
+  gboolean need_start;
+  gboolean keyframe_requested;
+  gboolean session_starting;
+  GstSrtUploadSinkLinkState state;
+  DashcamSrtReason reason;
+  gchar *live_streamid;
+  DashcamGapList gaps;
+  GstClockTime confirmed;
+  gboolean all_confirmed;
+  GstClockTime last_sent_rt;
+  DashcamSrtStats live_stats;
+  guint64 live_dropped_bytes;
+  guint n_pending;
+  guint64 pending_bytes;
+  guint n_uploaded;
+  guint64 uploaded_bytes;
+  guint64 live_bitrate;
+
+  GThread *sender;
+  GThread *uploader;
+};
+
+GST_ELEMENT_REGISTER_DECLARE (srtuploadsink);
+
+G_END_DECLS
+
+#endif /* __GST_SRT_UPLOAD_SINK_H__ */
