@@ -729,13 +729,24 @@ poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
     DashcamAckTracker * acks, guint64 handed, DashcamSrtReason * reason)
 {
   DashcamSrtStats st;
-  GstClockTime confirmed;
+  GstClockTime confirmed = GST_CLOCK_TIME_NONE;
+  guint64 gone;
 
   dashcam_srt_link_get_stats (link, &st);
-  confirmed = dashcam_ack_tracker_acked (acks,
-      handed > st.packets_in_flight ? handed - st.packets_in_flight : 0);
+  /* packets leave the send buffer when acknowledged, or when libsrt drops
+   * them as too late: only the first kind reached the server */
+  gone = st.packets_in_flight + st.packets_dropped;
 
   g_mutex_lock (&self->lock);
+  if (st.packets_dropped > self->live_stats.packets_dropped) {
+    GST_WARNING_OBJECT (self, "libsrt dropped %" G_GUINT64_FORMAT
+        " live packets", st.packets_dropped - self->live_stats.packets_dropped);
+    dashcam_gap_list_open (&self->gaps, self->confirmed);
+    flush_queue (self);
+  } else {
+    confirmed = dashcam_ack_tracker_acked (acks, handed > gone ?
+        handed - gone : 0);
+  }
   self->live_stats = st;
   if (GST_CLOCK_TIME_IS_VALID (confirmed))
     self->confirmed = confirmed;
@@ -807,6 +818,7 @@ sender_thread (gpointer data)
       handed = 0;
       dashcam_ack_tracker_reset (&acks);
       flush_queue (self);
+      memset (&self->live_stats, 0, sizeof (self->live_stats));
       self->state = LINK_UP;
       g_free (self->live_streamid);
       self->live_streamid = g_strdup (streamid);
