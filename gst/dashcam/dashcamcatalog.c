@@ -20,7 +20,7 @@
  * over the journal; writers notice the new inode and reopen.
  *
  * Record types: open, close, seg (snapshot of one segment), lock, unlock,
- * uploaded, deleted. Unknown types are skipped, so older readers survive
+ * uploaded, deleted, index (highest index ever used, kept by compaction). Unknown types are skipped, so older readers survive
  * newer writers.
  */
 
@@ -240,6 +240,17 @@ apply_record (DashcamCatalog * cat, const Record * rec)
   }
 }
 
+/* "index max=N": the highest index ever used, kept by compaction. */
+static void
+apply_index_record (DashcamCatalog * cat, const Record * rec)
+{
+  guint64 max = field_u64 (rec, "max", 0);
+
+  if (!cat->have_index || max > cat->max_index)
+    cat->max_index = max;
+  cat->have_index = TRUE;
+}
+
 /* Parses one line (without its newline) and applies it. */
 static void
 apply_line (DashcamCatalog * cat, const gchar * line, gsize len)
@@ -270,7 +281,10 @@ apply_line (DashcamCatalog * cat, const gchar * line, gsize len)
     g_hash_table_insert (rec.fields, g_strdup (tokens[i]),
         g_uri_unescape_string (eq + 1, NULL));
   }
-  apply_record (cat, &rec);
+  if (g_str_equal (rec.type, "index"))
+    apply_index_record (cat, &rec);
+  else
+    apply_record (cat, &rec);
   cat->n_records++;
   g_hash_table_unref (rec.fields);
   g_strfreev (tokens);
@@ -712,6 +726,17 @@ write_snapshot (DashcamCatalog * cat, gint fd)
   GPtrArray *list = dashcam_catalog_list (cat);
   gboolean ok = TRUE;
   guint i;
+
+  if (cat->have_index) {
+    gchar *body = g_strdup_printf ("index max=%" G_GUINT64_FORMAT,
+        cat->max_index);
+    gchar *line = g_strdup_printf ("%08x %s\n", crc32 (body, strlen (body)),
+        body);
+
+    ok = write_all (fd, line, strlen (line));
+    g_free (line);
+    g_free (body);
+  }
 
   for (i = 0; ok && i < list->len; i++) {
     DashcamSegment *s = g_ptr_array_index (list, i);

@@ -26,7 +26,8 @@
  *
  * The device's wall clock, UTC microseconds since the epoch. The
  * environment variable `GST_DASHCAM_CLOCK_OFFSET` (seconds, may be
- * negative) shifts it, so that tests can make the clock jump.
+ * negative; or `@FILE` to read them from FILE at every call) shifts it, so
+ * that tests can make the clock jump.
  *
  * Returns: the time
  */
@@ -35,9 +36,16 @@ dashcam_wall_clock_now (void)
 {
   const gchar *offset = g_getenv ("GST_DASHCAM_CLOCK_OFFSET");
   gint64 now = g_get_real_time ();
+  gchar *contents = NULL;
 
-  if (offset && *offset)
+  /* "@FILE": read the offset from FILE at every call, so that a test can
+   * make the clock jump while a pipeline runs */
+  if (offset && offset[0] == '@' && g_file_get_contents (offset + 1,
+          &contents, NULL, NULL))
+    offset = contents;
+  if (offset && *offset && *offset != '@')
     now += g_ascii_strtoll (offset, NULL, 10) * G_USEC_PER_SEC;
+  g_free (contents);
   return now;
 }
 

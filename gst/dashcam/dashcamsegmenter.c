@@ -126,15 +126,18 @@ emit_held (DashcamSegmenter * seg)
   seg->n_held = 0;
 }
 
+/* @pending: bytes of the current segment not handed out yet */
 static gboolean
-should_split (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
+should_split (DashcamSegmenter * seg, const DashcamTsPacketInfo * info,
+    gsize pending)
 {
+  guint64 bytes = seg->bytes + pending;
   gint64 elapsed;
 
   if (!seg->open || seg->split_requested)
     return TRUE;
   if (!info->has_pts)
-    return seg->max_bytes > 0 && seg->bytes >= seg->max_bytes;
+    return seg->max_bytes > 0 && bytes >= seg->max_bytes;
 
   elapsed = (gint64) (info->pts - seg->start.pts);
   if (elapsed < 0)              /* timestamps went back: a new stream */
@@ -142,7 +145,7 @@ should_split (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
   if (seg->target_duration > 0
       && (guint64) elapsed + DASHCAM_SPLIT_TOLERANCE >= seg->target_duration)
     return TRUE;
-  return seg->max_bytes > 0 && seg->bytes >= seg->max_bytes;
+  return seg->max_bytes > 0 && bytes >= seg->max_bytes;
 }
 
 static void
@@ -183,15 +186,19 @@ track_time (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
   }
   if (!seg->chunk_offset_done
       && GST_CLOCK_TIME_IS_VALID (seg->chunk_running_time)) {
-    gint64 offset = (gint64) seg->chunk_running_time - (gint64) info->dts;
+    /* Running time cannot be negative: the first buffers of a stream whose
+     * DTS starts before its PTS (B-frames) are stamped 0 instead of their
+     * negative DTS. Until a later buffer tells, assume that the first
+     * frame is shown at running time 0, as encoders start. */
+    gboolean clamped = seg->chunk_running_time == 0 && info->dts < info->pts;
 
-    /* Running time cannot be negative, so the first buffers of a stream
-     * whose DTS starts before its PTS (B-frames) are stamped late: the
-     * smallest offset seen is the right one. */
-    if (!seg->rt_offset_from_buffers || offset < seg->rt_offset)
-      seg->rt_offset = offset;
+    if (!clamped) {
+      seg->rt_offset = (gint64) seg->chunk_running_time - (gint64) info->dts;
+      seg->rt_offset_from_buffers = TRUE;
+    } else if (!seg->rt_offset_from_buffers) {
+      seg->rt_offset = -(gint64) info->pts;
+    }
     seg->have_rt_offset = TRUE;
-    seg->rt_offset_from_buffers = TRUE;
     seg->chunk_offset_done = TRUE;
   } else if (!seg->have_rt_offset) {
     /* no buffer timestamps: running time counts from the first frame */
@@ -234,7 +241,8 @@ handle_packets (DashcamSegmenter * seg, const guint8 * data, gsize n)
     if (info.is_primary && info.has_pts)
       track_time (seg, &info);
 
-    if (info.random_access && should_split (seg, &info)) {
+    if (info.random_access && should_split (seg, &info,
+            seg->n_held * DASHCAM_TS_PACKET_SIZE + (packet - span))) {
       emit (seg, span, packet - span);
       start_segment (seg, &info);
       span = packet;
@@ -260,6 +268,21 @@ complete_carry (DashcamSegmenter * seg, const guint8 * data, gsize len)
     seg->carry_len = 0;
   }
   return take;
+}
+
+/* The first offset in [from, to) where a packet starts that is followed by
+ * another one, or -1. */
+static gssize
+confirmed_sync (const guint8 * data, gsize len, gsize from, gsize to)
+{
+  gsize j;
+
+  for (j = from; j < to && j + DASHCAM_TS_PACKET_SIZE < len; j++) {
+    if (data[j] == DASHCAM_TS_SYNC_BYTE
+        && data[j + DASHCAM_TS_PACKET_SIZE] == DASHCAM_TS_SYNC_BYTE)
+      return j;
+  }
+  return -1;
 }
 
 /**
@@ -288,20 +311,36 @@ dashcam_segmenter_push (DashcamSegmenter * seg, const guint8 * data,
     gsize run = 0;
     gssize sync;
 
-    while (pos + (run + 1) * DASHCAM_TS_PACKET_SIZE <= len
-        && data[pos + run * DASHCAM_TS_PACKET_SIZE] == DASHCAM_TS_SYNC_BYTE)
+    while (pos + (run + 1) * DASHCAM_TS_PACKET_SIZE <= len) {
+      gsize p = pos + run * DASHCAM_TS_PACKET_SIZE;
+      gsize next = p + DASHCAM_TS_PACKET_SIZE;
+
+      if (data[p] != DASHCAM_TS_SYNC_BYTE)
+        break;
       run++;
+      if (next < len && data[next] != DASHCAM_TS_SYNC_BYTE) {
+        /* garbage follows, or this is a stray 0x47 in garbage and a real
+         * packet starts inside it */
+        if (confirmed_sync (data, len, p + 1, next) >= 0)
+          run--;
+        break;
+      }
+    }
     if (run > 0) {
       handle_packets (seg, data + pos, run);
       pos += run * DASHCAM_TS_PACKET_SIZE;
       continue;
     }
-    if (data[pos] == DASHCAM_TS_SYNC_BYTE) {
+    if (data[pos] == DASHCAM_TS_SYNC_BYTE
+        && pos + DASHCAM_TS_PACKET_SIZE > len) {
       /* a packet continues in the next chunk */
       pos += complete_carry (seg, data + pos, len - pos);
       continue;
     }
-    sync = dashcam_ts_find_sync (data + pos, len - pos);
+    /* pos is garbage (a stray sync byte at most): skip to the next sync */
+    sync = dashcam_ts_find_sync (data + pos + 1, len - pos - 1);
+    if (sync >= 0)
+      sync++;
     if (sync < 0)
       sync = len - pos;
     seg->skipped_bytes += sync;

@@ -221,6 +221,7 @@ dashcam_srt_link_get_stats (DashcamSrtLink * link, DashcamSrtStats * stats)
   stats->packets_dropped = perf.pktSndDropTotal;
   stats->bytes_sent = perf.byteSentTotal;
   stats->packets_in_flight = perf.pktSndBuf;
+  stats->acks_received = perf.pktRecvACKTotal;
   stats->ms_in_flight = perf.msSndBuf;
 }
 

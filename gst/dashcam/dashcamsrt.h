@@ -72,6 +72,7 @@ typedef struct
   guint64 packets_dropped;
   guint64 bytes_sent;
   guint64 packets_in_flight;    /* sent or queued, not acknowledged */
+  guint64 acks_received;        /* ACK control packets from the peer */
   gint64 ms_in_flight;
   gboolean broken;
 } DashcamSrtStats;

@@ -342,7 +342,8 @@ dashcam_ts_parser_parse (DashcamTsParser * parser, const guint8 * packet,
     return;
   }
 
-  info->is_primary = (info->pid == parser->primary_pid);
+  info->is_primary = parser->primary_pid != DASHCAM_TS_PID_NULL
+      && info->pid == parser->primary_pid;
   if (!info->pusi || payload == NULL)
     return;
 

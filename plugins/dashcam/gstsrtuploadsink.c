@@ -669,20 +669,37 @@ wait_locked (GstSrtUploadSink * self, gint64 us)
     g_cond_wait_until (&self->cond, &self->lock, end);
 }
 
+/* Reports link states once per outage: down (again only if the reason
+ * changes), connecting after each report of down, up when it is back. */
 static void
 set_link_state (GstSrtUploadSink * self, GstSrtUploadSinkLinkState state,
     DashcamSrtReason reason, const gchar * reason_str, const gchar * streamid,
     const gchar * detail)
 {
-  gboolean changed;
+  gboolean post = FALSE;
 
   g_mutex_lock (&self->lock);
-  changed = self->state != state || (state == LINK_DOWN
-      && self->reason != reason);
+  switch (state) {
+    case LINK_DOWN:
+      post = self->reported_state == LINK_UP
+          || self->reported_reason != reason;
+      break;
+    case LINK_CONNECTING:
+      post = self->reported_state == LINK_DOWN;
+      break;
+    case LINK_UP:
+      post = self->reported_state != LINK_UP;
+      break;
+  }
+  if (post) {
+    self->reported_state = state;
+    if (state != LINK_CONNECTING)
+      self->reported_reason = reason;
+  }
   self->state = state;
   self->reason = reason;
   g_mutex_unlock (&self->lock);
-  if (changed)
+  if (post)
     post_link (self, state, reason_str, streamid, detail);
 }
 
@@ -723,34 +740,63 @@ link_down (GstSrtUploadSink * self, DashcamSrtReason reason,
       dashcam_srt_reason_to_string (reason), streamid, NULL);
 }
 
-/* Polls libsrt; returns FALSE when the link must be declared down. */
+/* Acknowledgement progress of the live connection. */
+typedef struct
+{
+  guint64 handed;               /* packets given to libsrt */
+  guint64 acked;
+  guint64 dropped;
+  guint64 acks;
+  gint64 progress_us;           /* when acked last grew, or nothing was due */
+} LiveProgress;
+
+/* Polls libsrt; returns FALSE when the link must be declared down: broken,
+ * or data outstanding without a single acknowledgement for link-timeout
+ * (libsrt's own peer-idle detection takes 5 s or more). */
 static gboolean
 poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
-    DashcamAckTracker * acks, guint64 handed, DashcamSrtReason * reason)
+    DashcamAckTracker * acks, LiveProgress * p, DashcamSrtReason * reason)
 {
   DashcamSrtStats st;
   GstClockTime confirmed = GST_CLOCK_TIME_NONE;
-  guint64 gone;
+  guint64 gone, handed = p->handed;
+  gboolean ack_arrived;
+  gint64 now = g_get_monotonic_time ();
 
   dashcam_srt_link_get_stats (link, &st);
-  /* packets leave the send buffer when acknowledged, or when libsrt drops
-   * them as too late: only the first kind reached the server */
+  /* Packets leave the send buffer when acknowledged, or when libsrt drops
+   * them as too late; the counters cannot tell these apart exactly, so
+   * acknowledgements only count while ACKs really arrive. */
   gone = st.packets_in_flight + st.packets_dropped;
+  ack_arrived = st.acks_received > p->acks;
+  p->acks = st.acks_received;
+  if (ack_arrived || (st.packets_in_flight == 0
+          && st.packets_dropped == p->dropped)) {
+    p->progress_us = now;
+    if (handed > gone && handed - gone > p->acked)
+      p->acked = handed - gone;
+  }
+  GST_LOG_OBJECT (self, "handed %" G_GUINT64_FORMAT " in flight %"
+      G_GUINT64_FORMAT " (%" G_GINT64_FORMAT " ms) dropped %" G_GUINT64_FORMAT
+      " acks %" G_GUINT64_FORMAT " acked %" G_GUINT64_FORMAT, handed,
+      st.packets_in_flight, st.ms_in_flight, st.packets_dropped,
+      st.acks_received, p->acked);
 
   g_mutex_lock (&self->lock);
-  if (st.packets_dropped > self->live_stats.packets_dropped) {
+  if (st.packets_dropped > p->dropped) {
     GST_WARNING_OBJECT (self, "libsrt dropped %" G_GUINT64_FORMAT
-        " live packets", st.packets_dropped - self->live_stats.packets_dropped);
+        " live packets", st.packets_dropped - p->dropped);
     dashcam_gap_list_open (&self->gaps, self->confirmed);
     flush_queue (self);
   } else {
-    confirmed = dashcam_ack_tracker_acked (acks, handed > gone ?
-        handed - gone : 0);
+    confirmed = dashcam_ack_tracker_acked (acks, p->acked);
   }
+  p->dropped = st.packets_dropped;
   self->live_stats = st;
   if (GST_CLOCK_TIME_IS_VALID (confirmed))
     self->confirmed = confirmed;
-  if (handed > 0 && st.packets_in_flight == 0)
+  if (handed > 0 && st.packets_in_flight == 0
+      && p->acked + st.packets_dropped >= handed)
     self->all_confirmed = TRUE;
   else if (handed > 0)
     self->all_confirmed = FALSE;
@@ -761,7 +807,8 @@ poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
     *reason = DASHCAM_SRT_LOST;
     return FALSE;
   }
-  if ((guint64) st.ms_in_flight * GST_MSECOND > self->cfg.link_timeout) {
+  if ((guint64) (now - p->progress_us) * GST_USECOND > self->cfg.link_timeout
+      || (guint64) st.ms_in_flight * GST_MSECOND > self->cfg.link_timeout) {
     *reason = DASHCAM_SRT_TIMEOUT;
     return FALSE;
   }
@@ -792,7 +839,7 @@ sender_thread (gpointer data)
   DashcamAckTracker acks;
   gchar *streamid = NULL;
   gint64 backoff_us = 250 * 1000, next_stats = 0;
-  guint64 handed = 0;
+  LiveProgress progress = { 0, 0, 0, 0, 0 };
 
   dashcam_ack_tracker_init (&acks);
   g_mutex_lock (&self->lock);
@@ -802,6 +849,8 @@ sender_thread (gpointer data)
     gboolean would_block, ok;
 
     if (link == NULL) {
+      gint64 attempt_us = g_get_monotonic_time ();
+
       g_mutex_unlock (&self->lock);
       g_clear_pointer (&streamid, g_free);
       set_link_state (self, LINK_CONNECTING, DASHCAM_SRT_OK, "start", NULL,
@@ -809,21 +858,24 @@ sender_thread (gpointer data)
       link = connect_live (self, &streamid);
       g_mutex_lock (&self->lock);
       if (link == NULL) {
-        wait_locked (self, backoff_us);
+        /* attempts start every backoff_us: a server that comes back is
+         * found within one interval */
+        wait_locked (self, attempt_us + backoff_us - g_get_monotonic_time ());
         backoff_us = MIN (backoff_us * 2,
             (gint64) (self->cfg.reconnect_max_interval / GST_USECOND));
         continue;
       }
       backoff_us = 250 * 1000;
-      handed = 0;
+      progress.handed = progress.acked = progress.dropped = progress.acks = 0;
+      progress.progress_us = g_get_monotonic_time ();
       dashcam_ack_tracker_reset (&acks);
       flush_queue (self);
       memset (&self->live_stats, 0, sizeof (self->live_stats));
-      self->state = LINK_UP;
       g_free (self->live_streamid);
       self->live_streamid = g_strdup (streamid);
       g_mutex_unlock (&self->lock);
-      post_link (self, LINK_UP, "connected", streamid, NULL);
+      set_link_state (self, LINK_UP, DASHCAM_SRT_OK, "connected", streamid,
+          NULL);
       g_mutex_lock (&self->lock);
       continue;
     }
@@ -841,7 +893,8 @@ sender_thread (gpointer data)
       ok = dashcam_srt_link_send (link, chunk->data, chunk->len, &reason,
           &would_block);
       if (ok) {
-        dashcam_ack_tracker_sent (&acks, ++handed, chunk->running_time);
+        dashcam_ack_tracker_sent (&acks, ++progress.handed,
+            chunk->running_time);
       } else if (would_block) {
         /* the link is alive but too slow for the live stream */
         g_mutex_lock (&self->lock);
@@ -853,7 +906,7 @@ sender_thread (gpointer data)
       g_free (chunk);
     }
     if (ok && g_get_monotonic_time () >= next_stats) {
-      ok = poll_live_stats (self, link, &acks, handed, &reason);
+      ok = poll_live_stats (self, link, &acks, &progress, &reason);
       next_stats = g_get_monotonic_time () + STATS_INTERVAL_US;
     }
     if (!ok) {
@@ -1244,8 +1297,10 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
   config->passphrase = self->cfg.passphrase;
   config->pbkeylen = self->cfg.pbkeylen;
   config->idle_timeout_ms = self->cfg.link_timeout / GST_MSECOND;
-  config->connect_timeout_ms = MIN (3000, MAX (1000,
-          (gint) (self->cfg.link_timeout / GST_MSECOND)));
+  /* an attempt made while the server is away never succeeds, even if the
+   * server comes back meanwhile: keep attempts within the retry interval */
+  config->connect_timeout_ms = CLAMP (self->cfg.reconnect_max_interval / 2 /
+      GST_MSECOND, 500, 3000);
   config->send_timeout_ms = 50;
 
   if ((v = g_hash_table_lookup (parsed->params, "latency")))
@@ -1355,6 +1410,9 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   self->eos = FALSE;
   self->state = LINK_CONNECTING;
   self->reason = DASHCAM_SRT_OK;
+  /* the first attempt is reported as connecting */
+  self->reported_state = LINK_DOWN;
+  self->reported_reason = DASHCAM_SRT_OK;
   self->need_start = TRUE;
   self->keyframe_requested = FALSE;
   self->confirmed = GST_CLOCK_TIME_NONE;

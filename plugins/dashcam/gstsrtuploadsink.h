@@ -92,6 +92,8 @@ struct _GstSrtUploadSink
   gboolean session_starting;
   GstSrtUploadSinkLinkState state;
   DashcamSrtReason reason;
+  GstSrtUploadSinkLinkState reported_state;
+  DashcamSrtReason reported_reason;
   gchar *live_streamid;
   DashcamGapList gaps;
   GstClockTime confirmed;
