@@ -79,14 +79,21 @@ init_crc_table (gpointer data)
   return NULL;
 }
 
+static void
+ensure_init (void)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  g_once (&once, init_crc_table, NULL);
+}
+
 static guint32
 crc32 (const gchar * data, gsize len)
 {
-  static GOnce once = G_ONCE_INIT;
   guint32 c = 0xffffffffu;
   gsize i;
 
-  g_once (&once, init_crc_table, NULL);
+  ensure_init ();
   for (i = 0; i < len; i++)
     c = crc_table[(c ^ (guint8) data[i]) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
@@ -487,8 +494,10 @@ out:
 DashcamCatalog *
 dashcam_catalog_open (const gchar * dir, GError ** error)
 {
-  DashcamCatalog *cat = g_new0 (DashcamCatalog, 1);
+  DashcamCatalog *cat;
 
+  ensure_init ();
+  cat = g_new0 (DashcamCatalog, 1);
   cat->dir = g_strdup (dir);
   cat->state_dir = g_build_filename (dir, DASHCAM_STATE_DIR, NULL);
   cat->journal_path = g_build_filename (cat->state_dir, DASHCAM_JOURNAL_NAME,

@@ -132,6 +132,7 @@ should_split (DashcamSegmenter * seg, const DashcamTsPacketInfo * info,
     gsize pending)
 {
   guint64 bytes = seg->bytes + pending;
+  guint64 tolerance;
   gint64 elapsed;
 
   if (!seg->open || seg->split_requested)
@@ -142,8 +143,12 @@ should_split (DashcamSegmenter * seg, const DashcamTsPacketInfo * info,
   elapsed = (gint64) (info->pts - seg->start.pts);
   if (elapsed < 0)              /* timestamps went back: a new stream */
     return TRUE;
+  /* A keyframe requested for the target can land up to a frame early on
+   * our clock: the encoder's running time and ours, derived from the
+   * muxer's timestamps, differ by rounding and by the muxer's start. */
+  tolerance = MAX (DASHCAM_SPLIT_TOLERANCE, seg->frame_duration * 9 / 10);
   if (seg->target_duration > 0
-      && (guint64) elapsed + DASHCAM_SPLIT_TOLERANCE >= seg->target_duration)
+      && (guint64) elapsed + tolerance >= seg->target_duration)
     return TRUE;
   return seg->max_bytes > 0 && bytes >= seg->max_bytes;
 }

@@ -48,6 +48,8 @@
  * * `locked` (gboolean): protected from retention
  * * `uploaded` (gboolean): the server confirmed it
  * * `run-id` (string): the pipeline run that recorded it
+ * * `wall-time` (gint64): UTC wall clock when it was opened, microseconds
+ *   since the epoch (as right as the device clock was)
  * * `reason` (string): why the message was posted (see below)
  *
  * * `looprecsink-segment-opened`: reason `start`, `max-size-time`,
@@ -489,6 +491,7 @@ post_segment_message (GstLoopRecSink * self, const gchar * event,
       "locked", G_TYPE_BOOLEAN, seg->locked,
       "uploaded", G_TYPE_BOOLEAN, seg->uploaded,
       "run-id", G_TYPE_STRING, seg->run_id ? seg->run_id : "",
+      "wall-time", G_TYPE_INT64, seg->wall_time,
       "reason", G_TYPE_STRING, reason, NULL);
   if (first_extra) {
     va_list args;

@@ -255,6 +255,45 @@ assert_kept_newest (DcRunResult * r, const gchar * dir, guint expect_kept,
   g_ptr_array_unref (segs);
 }
 
+/* align-to-wall-clock: live segments start at wall-clock multiples. */
+GST_START_TEST (test_align_to_wall_clock)
+{
+  gchar *dir = dc_make_tmpdir (), *desc;
+  DcRunResult *r;
+  guint i, opened;
+
+  if (!have_encoder ())
+    goto out;
+  desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=270 "
+      "pattern=ball ! video/x-raw,format=I420,width=320,height=240,"
+      "framerate=30/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
+      "key-int-max=300 ! h264parse ! mpegtsmux ! looprecsink location=%s "
+      "max-size-time=2000000000 align-to-wall-clock=true", dir);
+  r = dc_run_launch (desc, 60);
+  assert_clean_run (r);
+  opened = dc_count_messages (r, "looprecsink-segment-opened");
+  fail_unless (opened >= 3, "%u segments in 9 s", opened);
+  /* every segment after the first starts just after an even second */
+  for (i = 1; i < opened; i++) {
+    gint64 wall;
+    gint64 phase;
+
+    fail_unless (gst_structure_get_int64 (dc_find_message (r,
+                "looprecsink-segment-opened", i), "wall-time", &wall));
+    phase = wall % (2 * G_USEC_PER_SEC);
+    fail_unless (phase < 300000 || phase > 2 * G_USEC_PER_SEC - 50000,
+        "segment %u opened %" G_GINT64_FORMAT " us after a 2 s boundary", i,
+        phase);
+  }
+  dc_run_result_free (r);
+  g_free (desc);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* 4a. max-files */
 GST_START_TEST (test_retention_max_files)
 {
@@ -905,6 +944,7 @@ looprecsink_suite (void)
   tcase_add_test (tc, test_keyframe_aligned_segments);
   tcase_add_test (tc, test_raw_bytes_from_file);
   tcase_add_test (tc, test_keyframe_requests);
+  tcase_add_test (tc, test_align_to_wall_clock);
   tcase_add_test (tc, test_retention_max_files);
   tcase_add_test (tc, test_retention_max_total_bytes);
   tcase_add_test (tc, test_retention_min_free_bytes);
