@@ -46,10 +46,17 @@
  * - One thread and one srt_epoll set serve the listener and all connections.
  *   Payloads go to the file with write(2) as they come out of libsrt, so a
  *   SIGKILL loses nothing that was already delivered.
- * - Data that libsrt still holds back for TSBPD when a caller closes is lost:
- *   libsrt does not deliver it after the connection is broken.  A sender that
- *   needs every byte on disk (the backlog uploader) must wait for its send
- *   buffer to drain and then about the peer latency before closing.
+ * - When a caller closes, libsrt (1.5.1) still holds the packets of the
+ *   last latency window, already acknowledged to the caller, and releases
+ *   them from the broken socket only at their TSBPD time.  A receiver that
+ *   closes on the first read error loses them; we keep reading them out
+ *   (--drop-tail restores the naive behaviour, to test senders against it).
+ *   A sender cannot tell the two apart: "all acknowledged" is not "all
+ *   recorded" unless it waits about the latency before closing.
+ * - libsrt 1.5.1 does not signal a socket that broke before it was added to
+ *   the epoll set, so connection states are also polled once a second.
+ * - Passphrases are never printed, and the password field of a MediaMTX
+ *   "publish:path:user:pass" streamid is masked in the log.
  */
 
 #include "config.h"
@@ -84,6 +91,10 @@
 #define MAX_NAME_SUFFIX 100000
 #define LISTEN_BACKLOG 32
 #define EPOLL_TIMEOUT_MS 100
+/* While a closed caller's last packets wait for their TSBPD time. */
+#define TAIL_POLL_MS 10
+#define TAIL_GRACE_MS 1000
+#define STATE_CHECK_INTERVAL_US G_USEC_PER_SEC
 #define EPOLL_MAX_EVENTS 64
 
 typedef struct
@@ -95,6 +106,7 @@ typedef struct
   gint pbkeylen;
   gint latency;
   gchar **reject;
+  gboolean drop_tail;
   gboolean quiet;
 } IngestSettings;
 
@@ -105,7 +117,17 @@ typedef struct
   gint fd;
   gchar *relpath;
   guint64 bytes;
+  /* Monotonic time (us) after which a broken connection's tail is given
+   * up; 0 while the caller is connected. */
+  gint64 tail_deadline;
 } IngestConn;
+
+typedef enum
+{
+  DRAIN_AGAIN,
+  DRAIN_BROKEN,
+  DRAIN_WRITE_ERROR,
+} DrainResult;
 
 typedef struct
 {
@@ -119,6 +141,7 @@ typedef struct
   gint eid;
   GHashTable *conns;            /* SRTSOCKET -> IngestConn */
   guint next_id;
+  guint n_tails;                /* broken connections still draining */
 } IngestServer;
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -129,9 +152,14 @@ on_stop_signal (int signum)
   stop_requested = 1;
 }
 
+/* *INDENT-OFF* */
+static void ingest_log (const IngestServer * self, const gchar * format, ...)
+    G_GNUC_PRINTF (2, 3);
+/* *INDENT-ON* */
+
 /* Called from the main thread and from libsrt's receiver thread (listen
  * callback); one locked write per line keeps lines whole. */
-static void G_GNUC_PRINTF (2, 3)
+static void
 ingest_log (const IngestServer * self, const gchar * format, ...)
 {
   g_autofree gchar *line = NULL;
@@ -226,12 +254,16 @@ sanitise_path (const gchar * path, gchar ** relpath)
   return 0;
 }
 
-/* SRS access control syntax: "#!::key=value,key=value". */
+/* SRT access control syntax, as SRS uses it: "#!::key=value,key=value".
+ * The path is "r" (resource); SRS also takes "h=app/stream" when there is
+ * no "r", so "h" with a '/' is the fallback.  "m" must be "publish" if
+ * present; "u", "s", "t" and unknown keys are ignored. */
 static gint
 parse_srs_streamid (const gchar * keys, gchar ** relpath)
 {
   g_auto (GStrv) pairs = g_strsplit (keys, ",", -1);
   const gchar *resource = NULL;
+  const gchar *host = NULL;
   const gchar *mode = NULL;
   guint i;
 
@@ -243,13 +275,16 @@ parse_srs_streamid (const gchar * keys, gchar ** relpath)
     *eq = '\0';
     if (strcmp (pairs[i], "r") == 0)
       resource = eq + 1;
+    else if (strcmp (pairs[i], "h") == 0)
+      host = eq + 1;
     else if (strcmp (pairs[i], "m") == 0)
       mode = eq + 1;
-    /* "h" (host/vhost), "u", "s", "t" and unknown keys are ignored. */
   }
 
   if (mode != NULL && strcmp (mode, "publish") != 0)
     return SRT_REJX_BAD_MODE;
+  if (resource == NULL && host != NULL && strchr (host, '/') != NULL)
+    resource = host;
   if (resource == NULL || *resource == '\0')
     return SRT_REJX_BAD_REQUEST;
 
@@ -280,6 +315,28 @@ streamid_to_path (const gchar * streamid, gchar ** relpath)
   }
 
   return sanitise_path (streamid, relpath);
+}
+
+/* The streamid as it goes into the log: escaped, and with the password of
+ * a MediaMTX "publish:path:user:pass[:query]" masked. */
+static gchar *
+streamid_for_log (const gchar * streamid)
+{
+  g_auto (GStrv) fields = NULL;
+  g_autofree gchar *masked = NULL;
+
+  if (g_str_has_prefix (streamid, "publish:") ||
+      g_str_has_prefix (streamid, "read:")) {
+    fields = g_strsplit (streamid, ":", -1);
+    if (g_strv_length (fields) >= 4) {
+      g_free (fields[3]);
+      fields[3] = g_strdup ("***");
+      masked = g_strjoinv (":", fields);
+      streamid = masked;
+    }
+  }
+
+  return g_strescape (streamid, NULL);
 }
 
 /* Thread-safe: only reads the immutable settings. */
@@ -317,7 +374,7 @@ ingest_listen_cb (void *opaque, SRTSOCKET ns, int hsversion,
   srt_setrejectreason (ns, code);
 
   peer = format_address (peeraddr);
-  escaped = g_strescape (streamid ? streamid : "", NULL);
+  escaped = streamid_for_log (streamid ? streamid : "");
   ingest_log (self, "refuse peer=%s streamid=\"%s\" reason=%s code=%d",
       peer, escaped, reject_reason_name (code), code);
 
@@ -423,16 +480,17 @@ ingest_server_close_conn (IngestServer * self, IngestConn * conn,
     const gchar * reason)
 {
   srt_epoll_remove_usock (self->eid, conn->sock);
+  if (conn->tail_deadline != 0)
+    self->n_tails--;
   ingest_log (self, "close id=%u bytes=%" G_GUINT64_FORMAT " file=%s "
       "reason=%s", conn->id, conn->bytes, conn->relpath, reason);
   /* Frees @conn. */
   g_hash_table_remove (self->conns, GINT_TO_POINTER (conn->sock));
 }
 
-/* Writes out everything libsrt has ready for @conn.  Returns FALSE with
- * @reason set when the connection is over.  Main thread only. */
-static gboolean
-ingest_conn_drain (IngestConn * conn, const gchar ** reason)
+/* Writes out everything libsrt has ready for @conn.  Main thread only. */
+static DrainResult
+ingest_conn_drain (IngestConn * conn)
 {
   gchar buf[RECV_BUFFER_SIZE];
 
@@ -443,18 +501,13 @@ ingest_conn_drain (IngestConn * conn, const gchar ** reason)
       if (!write_all (conn->fd, buf, n)) {
         g_printerr ("dashcam-ingest: write to %s failed: %s\n",
             conn->relpath, g_strerror (errno));
-        *reason = "write-error";
-        return FALSE;
+        return DRAIN_WRITE_ERROR;
       }
       conn->bytes += n;
-    } else if (n == 0) {
-      *reason = "eof";
-      return FALSE;
-    } else if (srt_getlasterror (NULL) == SRT_EASYNCRCV) {
-      return TRUE;
+    } else if (n < 0 && srt_getlasterror (NULL) == SRT_EASYNCRCV) {
+      return DRAIN_AGAIN;
     } else {
-      *reason = "peer-gone";
-      return FALSE;
+      return DRAIN_BROKEN;
     }
   }
 }
@@ -465,7 +518,7 @@ ingest_server_add_conn (IngestServer * self, SRTSOCKET sock,
     const struct sockaddr *peeraddr)
 {
   gchar streamid[MAX_STREAMID_LEN + 1] = "";
-  gint len = sizeof (streamid) - 1;
+  gint len = sizeof (streamid);
   gboolean no = FALSE;
   gint events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
   g_autofree gchar *path = NULL;
@@ -475,9 +528,11 @@ ingest_server_add_conn (IngestServer * self, SRTSOCKET sock,
   IngestConn *conn;
   gint fd, code;
 
-  if (srt_getsockflag (sock, SRTO_STREAMID, streamid, &len) == 0)
-    streamid[CLAMP (len, 0, MAX_STREAMID_LEN)] = '\0';
-  escaped = g_strescape (streamid, NULL);
+  /* libsrt wants room for the terminating NUL. */
+  if (srt_getsockflag (sock, SRTO_STREAMID, streamid, &len) < 0)
+    goto no_streamid;
+  streamid[CLAMP (len, 0, MAX_STREAMID_LEN)] = '\0';
+  escaped = streamid_for_log (streamid);
 
   /* Already checked in the listen callback; cannot fail here. */
   code = ingest_server_check_streamid (self, streamid, &path);
@@ -503,6 +558,13 @@ ingest_server_add_conn (IngestServer * self, SRTSOCKET sock,
   return;
 
   /* ERRORS */
+no_streamid:
+  {
+    g_printerr ("dashcam-ingest: cannot read the streamid of %s: %s\n",
+        peer, srt_getlasterror_str ());
+    srt_close (sock);
+    return;
+  }
 refuse:
   {
     ingest_log (self, "refuse peer=%s streamid=\"%s\" reason=%s code=%d",
@@ -521,24 +583,25 @@ open_failed:
   }
 }
 
-/* Main thread only. */
+/* One connection per epoll event: the listener stays readable while more
+ * are pending, and libsrt logs an error for every accept that finds none.
+ * Main thread only. */
 static void
 ingest_server_accept (IngestServer * self)
 {
-  for (;;) {
-    struct sockaddr_storage peer = { 0 };
-    gint peerlen = sizeof (peer);
-    SRTSOCKET sock;
+  struct sockaddr_storage peer = { 0 };
+  gint peerlen = sizeof (peer);
+  SRTSOCKET sock;
 
-    sock = srt_accept (self->listener, (struct sockaddr *) &peer, &peerlen);
-    if (sock == SRT_INVALID_SOCK) {
-      if (srt_getlasterror (NULL) != SRT_EASYNCRCV)
-        g_printerr ("dashcam-ingest: accept failed: %s\n",
-            srt_getlasterror_str ());
-      return;
-    }
-    ingest_server_add_conn (self, sock, (struct sockaddr *) &peer);
+  sock = srt_accept (self->listener, (struct sockaddr *) &peer, &peerlen);
+  if (sock == SRT_INVALID_SOCK) {
+    if (srt_getlasterror (NULL) != SRT_EASYNCRCV)
+      g_printerr ("dashcam-ingest: accept failed: %s\n",
+          srt_getlasterror_str ());
+    return;
   }
+
+  ingest_server_add_conn (self, sock, (struct sockaddr *) &peer);
 }
 
 static gboolean
@@ -652,48 +715,142 @@ srt_failed:
   }
 }
 
+/* When a caller closes, libsrt still holds the packets it received in the
+ * last latency window and hands them out of a broken socket only at their
+ * TSBPD time.  A receiver that closes on the first read error loses them
+ * (--drop-tail does that); we keep reading until they are out.  The
+ * connection leaves the epoll set, which would report it at every wait.
+ * Main thread only. */
+static void
+ingest_server_conn_broken (IngestServer * self, IngestConn * conn)
+{
+  /* Edge-triggered ERR has fired already. */
+  const gint quiet_events = SRT_EPOLL_ERR | SRT_EPOLL_ET;
+  gint rcvdata = 0, latency = 0;
+  gint len = sizeof (rcvdata);
+
+  if (self->settings.drop_tail ||
+      srt_getsockflag (conn->sock, SRTO_RCVDATA, &rcvdata, &len) < 0 ||
+      rcvdata <= 0) {
+    ingest_server_close_conn (self, conn, "peer-gone");
+    return;
+  }
+
+  len = sizeof (latency);
+  srt_getsockflag (conn->sock, SRTO_RCVLATENCY, &latency, &len);
+  srt_epoll_update_usock (self->eid, conn->sock, &quiet_events);
+  conn->tail_deadline = g_get_monotonic_time () +
+      (gint64) (MAX (latency, 0) + TAIL_GRACE_MS) * 1000;
+  self->n_tails++;
+}
+
+/* Reads what @conn has ready; @broken: libsrt reported an error on it.
+ * Main thread only. */
+static void
+ingest_server_service_conn (IngestServer * self, IngestConn * conn,
+    gboolean broken)
+{
+  switch (ingest_conn_drain (conn)) {
+    case DRAIN_AGAIN:
+      if (!broken)
+        break;
+      /* fall through */
+    case DRAIN_BROKEN:
+      ingest_server_conn_broken (self, conn);
+      break;
+    case DRAIN_WRITE_ERROR:
+      ingest_server_close_conn (self, conn, "write-error");
+      break;
+  }
+}
+
+/* libsrt 1.5.1 never reports a socket that broke before it joined the epoll
+ * set (a caller that closes right after connecting), so connections are
+ * also checked by state: after accept and once a second.
+ * Main thread only. */
+static void
+ingest_server_check_states (IngestServer * self)
+{
+  GList *conns, *l;
+
+  conns = g_hash_table_get_values (self->conns);
+  for (l = conns; l != NULL; l = l->next) {
+    IngestConn *conn = l->data;
+
+    if (conn->tail_deadline == 0 && srt_getsockstate (conn->sock) >=
+        SRTS_BROKEN)
+      ingest_server_service_conn (self, conn, TRUE);
+  }
+  g_list_free (conns);
+}
+
 /* Main thread only. */
 static void
 ingest_server_handle_event (IngestServer * self, const SRT_EPOLL_EVENT * ev)
 {
   IngestConn *conn;
-  const gchar *reason = NULL;
 
   if (ev->fd == self->listener) {
     ingest_server_accept (self);
+    ingest_server_check_states (self);
     return;
   }
 
   conn = g_hash_table_lookup (self->conns, GINT_TO_POINTER (ev->fd));
-  if (conn == NULL)
+  if (conn == NULL || conn->tail_deadline != 0)
     return;
 
-  /* A broken socket may still hold data: read it before closing. */
-  if (!ingest_conn_drain (conn, &reason))
-    ingest_server_close_conn (self, conn, reason);
-  else if (ev->events & SRT_EPOLL_ERR)
-    ingest_server_close_conn (self, conn, "peer-gone");
+  ingest_server_service_conn (self, conn, (ev->events & SRT_EPOLL_ERR) != 0);
+}
+
+/* Main thread only. */
+static void
+ingest_server_drain_tails (IngestServer * self)
+{
+  GList *conns, *l;
+  gint64 now = g_get_monotonic_time ();
+
+  conns = g_hash_table_get_values (self->conns);
+  for (l = conns; l != NULL; l = l->next) {
+    IngestConn *conn = l->data;
+    gint rcvdata = 0, len = sizeof (rcvdata);
+
+    if (conn->tail_deadline == 0)
+      continue;
+
+    if (ingest_conn_drain (conn) == DRAIN_WRITE_ERROR)
+      ingest_server_close_conn (self, conn, "write-error");
+    else if (srt_getsockflag (conn->sock, SRTO_RCVDATA, &rcvdata, &len) < 0
+        || rcvdata <= 0 || now > conn->tail_deadline)
+      ingest_server_close_conn (self, conn, "peer-gone");
+  }
+  g_list_free (conns);
 }
 
 static gboolean
 ingest_server_run (IngestServer * self)
 {
   SRT_EPOLL_EVENT events[EPOLL_MAX_EVENTS];
+  gint64 next_check = 0;
 
   while (!stop_requested) {
     gint i, n;
 
     n = srt_epoll_uwait (self->eid, events, EPOLL_MAX_EVENTS,
-        EPOLL_TIMEOUT_MS);
-    if (n < 0) {
-      if (srt_getlasterror (NULL) == SRT_ETIMEOUT)
-        continue;
+        self->n_tails > 0 ? TAIL_POLL_MS : EPOLL_TIMEOUT_MS);
+    if (n < 0 && srt_getlasterror (NULL) != SRT_ETIMEOUT) {
       g_printerr ("dashcam-ingest: epoll failed: %s\n",
           srt_getlasterror_str ());
       return FALSE;
     }
     for (i = 0; i < n && !stop_requested; i++)
       ingest_server_handle_event (self, &events[i]);
+    if (self->n_tails > 0)
+      ingest_server_drain_tails (self);
+    if (g_get_monotonic_time () >= next_check) {
+      ingest_server_check_states (self);
+      next_check = g_get_monotonic_time () + STATE_CHECK_INTERVAL_US;
+    }
   }
 
   return TRUE;
@@ -705,21 +862,21 @@ ingest_server_shutdown (IngestServer * self)
 {
   GList *conns, *l;
 
+  conns = g_hash_table_get_values (self->conns);
+  for (l = conns; l != NULL; l = l->next) {
+    IngestConn *conn = l->data;
+
+    if (ingest_conn_drain (conn) == DRAIN_WRITE_ERROR)
+      ingest_server_close_conn (self, conn, "write-error");
+    else
+      ingest_server_close_conn (self, conn, "shutdown");
+  }
+  g_list_free (conns);
+
   if (self->listener != SRT_INVALID_SOCK) {
     srt_close (self->listener);
     self->listener = SRT_INVALID_SOCK;
   }
-
-  conns = g_hash_table_get_values (self->conns);
-  for (l = conns; l != NULL; l = l->next) {
-    IngestConn *conn = l->data;
-    const gchar *reason = "shutdown";
-
-    ingest_conn_drain (conn, &reason);
-    ingest_server_close_conn (self, conn, reason);
-  }
-  g_list_free (conns);
-
   if (self->eid >= 0)
     srt_epoll_release (self->eid);
   self->eid = -1;
@@ -734,10 +891,10 @@ parse_options (IngestSettings * s, gint argc, gchar ** argv)
     {"root", 'r', 0, G_OPTION_ARG_FILENAME, &s->root,
         "Directory to record into (created if missing)", "DIR"},
     {"bind", 'b', 0, G_OPTION_ARG_STRING, &s->bind_address,
-        "Numeric address to listen on (default " DEFAULT_BIND_ADDRESS ")",
+          "Numeric address to listen on (default " DEFAULT_BIND_ADDRESS ")",
         "ADDR"},
     {"passphrase", 0, 0, G_OPTION_ARG_STRING, &s->passphrase,
-        "Require SRT AES encryption with this passphrase (10-79 characters)",
+          "Require SRT AES encryption with this passphrase (10-79 characters)",
         "SECRET"},
     {"pbkeylen", 0, 0, G_OPTION_ARG_INT, &s->pbkeylen,
         "AES key length in bytes: 16, 24 or 32 (default: libsrt's)", "BYTES"},
@@ -746,6 +903,9 @@ parse_options (IngestSettings * s, gint argc, gchar ** argv)
     {"reject", 0, 0, G_OPTION_ARG_STRING_ARRAY, &s->reject,
         "Refuse streamids matching this glob with SRT_REJX_FORBIDDEN (1403); "
           "repeatable", "GLOB"},
+    {"drop-tail", 0, 0, G_OPTION_ARG_NONE, &s->drop_tail,
+        "Close a connection at the first read error after the caller left, "
+          "dropping what libsrt still holds back for latency", NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &s->quiet,
         "Only print the 'listening on' line; silence libsrt's log", NULL},
     G_OPTION_ENTRY_NULL

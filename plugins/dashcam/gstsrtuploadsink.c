@@ -928,11 +928,22 @@ sender_thread (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* The backlog thread */
 
+/* A segment whose bytes are all sent, waiting for the last
+ * acknowledgements on its own connection while the next one is sent. */
+typedef struct
+{
+  DashcamSrtLink *link;
+  gchar *name;
+  guint64 size;
+  gint64 deadline_us;
+} Draining;
+
 typedef struct
 {
   DashcamCatalog *catalog;
   GPtrArray *pending;           /* names, oldest (or locked) first */
-  GHashTable *failed_at;        /* name -> monotonic time of last failure */
+  GHashTable *failed;           /* names whose last attempt failed */
+  GPtrArray *draining;          /* Draining */
 } Backlog;
 
 static gint
@@ -1084,10 +1095,13 @@ live_is_up (GstSrtUploadSink * self)
   return up;
 }
 
+static void poll_draining (GstSrtUploadSink * self, Backlog * bl,
+    gboolean stopping);
+
 /* Sends @fd paced at @bitrate; returns FALSE when interrupted. */
 static gboolean
-send_file (GstSrtUploadSink * self, DashcamSrtLink * link, gint fd,
-    guint64 bitrate, DashcamSrtReason * reason)
+send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
+    gint fd, guint64 bitrate, DashcamSrtReason * reason)
 {
   guint8 buf[DASHCAM_SRT_PAYLOAD_SIZE];
   gint64 start = g_get_monotonic_time ();
@@ -1104,6 +1118,7 @@ send_file (GstSrtUploadSink * self, DashcamSrtLink * link, gint fd,
     }
     sent += n;
     due = start + (gint64) (sent * 8 * G_USEC_PER_SEC / bitrate);
+    poll_draining (self, bl, FALSE);
     g_mutex_lock (&self->lock);
     wait_locked (self, due - g_get_monotonic_time ());
     g_mutex_unlock (&self->lock);
@@ -1115,28 +1130,81 @@ send_file (GstSrtUploadSink * self, DashcamSrtLink * link, gint fd,
   return n == 0;
 }
 
-/* Waits until libsrt has every byte acknowledged and dropped none. */
-static gboolean
-wait_acknowledged (GstSrtUploadSink * self, DashcamSrtLink * link,
-    DashcamSrtReason * reason)
+static void
+draining_free (Draining * d)
 {
-  gint64 deadline = g_get_monotonic_time () +
-      MAX (5 * G_USEC_PER_SEC, 2 * self->cfg.link_timeout / GST_USECOND);
-  DashcamSrtStats st;
+  dashcam_srt_link_close (d->link);
+  g_free (d->name);
+  g_free (d);
+}
 
-  for (;;) {
-    dashcam_srt_link_get_stats (link, &st);
-    if (st.packets_dropped > 0 || st.broken) {
-      *reason = DASHCAM_SRT_LOST;
-      return FALSE;
-    }
-    if (st.packets_in_flight == 0)
+static gboolean
+is_draining (Backlog * bl, const gchar * name)
+{
+  guint i;
+
+  for (i = 0; i < bl->draining->len; i++) {
+    if (g_str_equal (((Draining *) g_ptr_array_index (bl->draining,
+                    i))->name, name))
       return TRUE;
-    if (g_get_monotonic_time () > deadline) {
-      *reason = DASHCAM_SRT_TIMEOUT;
-      return FALSE;
+  }
+  return FALSE;
+}
+
+static void
+upload_failed (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
+    guint64 size, DashcamSrtReason reason)
+{
+  post_backlog (self, name, "failed", size, 0.0,
+      dashcam_srt_reason_to_string (reason));
+  g_hash_table_add (bl->failed, g_strdup (name));
+}
+
+/* Records a segment the server acknowledged entirely. */
+static void
+upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
+    guint64 size)
+{
+  GError *err = NULL;
+
+  if (!dashcam_catalog_set_uploaded (bl->catalog, name, &err)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Could not record the upload of \"%s\" in \"%s\".", name,
+            self->cfg.backlog_location), ("%s", err->message));
+    g_clear_error (&err);
+  }
+  g_mutex_lock (&self->lock);
+  self->n_uploaded++;
+  self->uploaded_bytes += size;
+  g_mutex_unlock (&self->lock);
+  pending_remove (bl, name);
+  post_backlog (self, name, "done", size, 1.0, NULL);
+}
+
+/* Finishes the uploads whose bytes libsrt has all acknowledged, with none
+ * dropped; fails those that broke or took too long. Backlog thread. */
+static void
+poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
+{
+  guint i = 0;
+
+  while (i < bl->draining->len) {
+    Draining *d = g_ptr_array_index (bl->draining, i);
+    DashcamSrtStats st;
+
+    dashcam_srt_link_get_stats (d->link, &st);
+    if (st.packets_dropped > 0 || st.broken) {
+      upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_LOST);
+    } else if (st.packets_in_flight == 0) {
+      GST_DEBUG_OBJECT (self, "%s acknowledged", d->name);
+      upload_done (self, bl, d->name, d->size);
+    } else if (stopping || g_get_monotonic_time () > d->deadline_us) {
+      upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
+    } else {
+      i++;
+      continue;
     }
-    g_usleep (20 * 1000);
+    g_ptr_array_remove_index (bl->draining, i);
   }
 }
 
@@ -1148,7 +1216,8 @@ segment_stem (const gchar * name)
   return dot && dot != name ? g_strndup (name, dot - name) : g_strdup (name);
 }
 
-/* Uploads one segment. Backlog thread. */
+/* Sends one segment; its acknowledgement is awaited by poll_draining().
+ * Returns FALSE if it failed. Backlog thread. */
 static gboolean
 upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
 {
@@ -1158,9 +1227,9 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   DashcamSrtReason reason = DASHCAM_SRT_OK;
   DashcamSrtLink *link = NULL;
   gchar *path, *stem, *streamid, *detail = NULL;
-  guint64 size;
   gboolean ok = FALSE;
-  GError *err = NULL;
+  Draining *d;
+  guint64 size;
   gint fd;
 
   if (seg == NULL)
@@ -1185,31 +1254,24 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   link = dashcam_srt_link_connect (&config, &reason, &detail);
   if (link == NULL) {
     GST_INFO_OBJECT (self, "backlog connect failed: %s", detail);
-    goto failed;
+    upload_failed (self, bl, name, size, reason);
+    goto out;
   }
-  if (!send_file (self, link, fd, backlog_bitrate (self), &reason)
-      || !wait_acknowledged (self, link, &reason))
-    goto failed;
+  GST_DEBUG_OBJECT (self, "uploading %s as \"%s\"", name, streamid);
+  if (!send_file (self, bl, link, fd, backlog_bitrate (self), &reason)) {
+    upload_failed (self, bl, name, size, reason);
+    goto out;
+  }
 
-  if (!dashcam_catalog_set_uploaded (bl->catalog, name, &err)) {
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Could not record the upload of \"%s\".", path),
-        ("%s", err->message));
-    g_clear_error (&err);
-  }
-  g_mutex_lock (&self->lock);
-  self->n_uploaded++;
-  self->uploaded_bytes += size;
-  g_mutex_unlock (&self->lock);
-  post_backlog (self, name, "done", size, 1.0, NULL);
+  d = g_new0 (Draining, 1);
+  d->link = g_steal_pointer (&link);
+  d->name = g_strdup (name);
+  d->size = size;
+  d->deadline_us = g_get_monotonic_time () +
+      MAX (5 * G_USEC_PER_SEC, 2 * self->cfg.link_timeout / GST_USECOND);
+  g_ptr_array_add (bl->draining, d);
   ok = TRUE;
-  goto out;
 
-failed:
-  post_backlog (self, name, "failed", size, 0.0,
-      dashcam_srt_reason_to_string (reason));
-  g_hash_table_insert (bl->failed_at, g_strdup (name),
-      GINT_TO_POINTER (1));
 out:
   if (fd >= 0)
     close (fd);
@@ -1221,11 +1283,27 @@ out:
   return ok;
 }
 
+/* The next segment to send: pending, not being drained, not failed in the
+ * last round. */
+static gchar *
+next_upload (Backlog * bl)
+{
+  guint i;
+
+  for (i = 0; i < bl->pending->len; i++) {
+    const gchar *name = g_ptr_array_index (bl->pending, i);
+
+    if (!is_draining (bl, name) && !g_hash_table_contains (bl->failed, name))
+      return g_strdup (name);
+  }
+  return NULL;
+}
+
 static gpointer
 uploader_thread (gpointer data)
 {
   GstSrtUploadSink *self = data;
-  Backlog bl = { NULL, NULL, NULL };
+  Backlog bl = { NULL, NULL, NULL, NULL };
   GError *err = NULL;
 
   bl.catalog = dashcam_catalog_open (self->cfg.backlog_location, &err);
@@ -1238,8 +1316,9 @@ uploader_thread (gpointer data)
     return NULL;
   }
   bl.pending = g_ptr_array_new_with_free_func (g_free);
-  bl.failed_at = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-      NULL);
+  bl.failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  bl.draining = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      draining_free);
 
   g_mutex_lock (&self->lock);
   while (self->running) {
@@ -1247,27 +1326,29 @@ uploader_thread (gpointer data)
 
     g_mutex_unlock (&self->lock);
     evaluate_backlog (self, &bl);
-    if (bl.pending->len > 0 && live_is_up (self))
-      next = g_strdup (g_ptr_array_index (bl.pending, 0));
-    if (next) {
-      if (upload_segment (self, &bl, next))
-        pending_remove (&bl, next);
-      update_pending_stats (self, &bl);
-    }
-    g_mutex_lock (&self->lock);
-    /* after a success go on at once, else wait for news */
-    if (next == NULL || g_hash_table_contains (bl.failed_at, next))
-      wait_locked (self, BACKLOG_POLL_US);
+    poll_draining (self, &bl, FALSE);
+    if (live_is_up (self))
+      next = next_upload (&bl);
     if (next)
-      g_hash_table_remove (bl.failed_at, next);
+      upload_segment (self, &bl, next);
+    update_pending_stats (self, &bl);
+    g_mutex_lock (&self->lock);
+    /* go on at once while there is work; failures wait for the next round */
+    if (next == NULL) {
+      g_hash_table_remove_all (bl.failed);
+      wait_locked (self, bl.draining->len > 0 ? 20 * 1000 : BACKLOG_POLL_US);
+    }
     g_free (next);
   }
   g_mutex_unlock (&self->lock);
 
+  /* unconfirmed uploads stay pending for the next run */
+  poll_draining (self, &bl, TRUE);
   /* last word: mark what was streamed live before stopping */
   evaluate_backlog (self, &bl);
 
-  g_hash_table_unref (bl.failed_at);
+  g_ptr_array_unref (bl.draining);
+  g_hash_table_unref (bl.failed);
   g_ptr_array_unref (bl.pending);
   dashcam_catalog_free (bl.catalog);
   return NULL;

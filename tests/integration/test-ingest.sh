@@ -2,7 +2,7 @@
 # Integration test of tools/dashcam-ingest, the reference SRT ingest
 # receiver, against real srt-live-transmit callers on 127.0.0.1.
 #
-# Usage: test-ingest.sh PATH/TO/dashcam-ingest
+# Usage: test-ingest.sh [PATH/TO/dashcam-ingest]   (default: $DASHCAM_INGEST)
 #
 # Sender facts this test is built around (srt-tools 1.5.1):
 # - srt-live-transmit reads stdin while its SRT connection is still being
@@ -15,9 +15,16 @@
 #
 # Exit status: 0 all passed, 1 a check failed, 77 a tool is missing.
 
+# NAME_PID and NAME_PORT variables are set through printf -v.
+# shellcheck disable=SC2154
+
 set -euo pipefail
 
-INGEST=${1:?usage: $0 PATH/TO/dashcam-ingest}
+INGEST=${1:-${DASHCAM_INGEST:-}}
+if [[ -z $INGEST ]]; then
+  echo "usage: $0 PATH/TO/dashcam-ingest (or set DASHCAM_INGEST)" >&2
+  exit 2
+fi
 INGEST=$(realpath "$INGEST")
 HOST=127.0.0.1
 CHUNK=1316
