@@ -671,6 +671,15 @@ wait_locked (GstSrtUploadSink * self, gint64 us)
 
 /* Reports link states once per outage: down (again only if the reason
  * changes), connecting after each report of down, up when it is back. */
+/* Waits @us, even when stopping. Called with lock. */
+static void
+linger_locked (GstSrtUploadSink * self, gint64 us)
+{
+  g_mutex_unlock (&self->lock);
+  g_usleep (us);
+  g_mutex_lock (&self->lock);
+}
+
 static void
 set_link_state (GstSrtUploadSink * self, GstSrtUploadSinkLinkState state,
     DashcamSrtReason reason, const gchar * reason_str, const gchar * streamid,
@@ -917,6 +926,10 @@ sender_thread (gpointer data)
     g_mutex_lock (&self->lock);
   }
   self->state = LINK_DOWN;
+  /* after EOS the receiver still delivers the last latency's worth of
+   * acknowledged packets: do not cut it short */
+  if (link && self->eos)
+    linger_locked (self, (2 * self->cfg.latency + 200) * 1000);
   g_mutex_unlock (&self->lock);
 
   dashcam_srt_link_close (link);
@@ -936,6 +949,7 @@ typedef struct
   gchar *name;
   guint64 size;
   gint64 deadline_us;
+  gint64 close_us;              /* once done: when to close */
 } Draining;
 
 typedef struct
@@ -1144,8 +1158,9 @@ is_draining (Backlog * bl, const gchar * name)
   guint i;
 
   for (i = 0; i < bl->draining->len; i++) {
-    if (g_str_equal (((Draining *) g_ptr_array_index (bl->draining,
-                    i))->name, name))
+    Draining *d = g_ptr_array_index (bl->draining, i);
+
+    if (!d->close_us && g_str_equal (d->name, name))
       return TRUE;
   }
   return FALSE;
@@ -1186,25 +1201,39 @@ upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
 static void
 poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
 {
+  gint64 now = g_get_monotonic_time ();
   guint i = 0;
 
   while (i < bl->draining->len) {
     Draining *d = g_ptr_array_index (bl->draining, i);
     DashcamSrtStats st;
 
+    if (d->close_us) {
+      /* The receiver's libsrt holds acknowledged packets until their
+       * playout time; a receiver that stops reading when we close would
+       * lose them. Linger for the latency before closing. */
+      if (stopping || now >= d->close_us)
+        g_ptr_array_remove_index (bl->draining, i);
+      else
+        i++;
+      continue;
+    }
+
     dashcam_srt_link_get_stats (d->link, &st);
     if (st.packets_dropped > 0 || st.broken) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_LOST);
+      g_ptr_array_remove_index (bl->draining, i);
     } else if (st.packets_in_flight == 0) {
       GST_DEBUG_OBJECT (self, "%s acknowledged", d->name);
       upload_done (self, bl, d->name, d->size);
-    } else if (stopping || g_get_monotonic_time () > d->deadline_us) {
+      d->close_us = now + (2 * self->cfg.latency + 200) * 1000;
+      i++;
+    } else if (stopping || now > d->deadline_us) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
+      g_ptr_array_remove_index (bl->draining, i);
     } else {
       i++;
-      continue;
     }
-    g_ptr_array_remove_index (bl->draining, i);
   }
 }
 
