@@ -323,28 +323,39 @@ dashcam_ts_parser_parse (DashcamTsParser * parser, const guint8 * packet,
   const guint8 *payload;
   gsize len, es_offset;
   gboolean rai;
+  guint16 pid = ((packet[1] & 0x1f) << 8) | packet[2];
 
-  memset (info, 0, sizeof (*info));
-  info->pid = ((packet[1] & 0x1f) << 8) | packet[2];
+  info->pid = pid;
   info->pusi = (packet[1] & 0x40) != 0;
+  info->is_pat = info->is_pmt = info->random_access = FALSE;
+  info->has_pts = info->has_dts = FALSE;
+  info->pts = info->dts = 0;
+  info->is_primary = parser->primary_pid != DASHCAM_TS_PID_NULL
+      && pid == parser->primary_pid;
+
+  /* most packets continue a PES: nothing more to learn from them */
+  if (!info->pusi && pid != DASHCAM_TS_PID_PAT
+      && (parser->pmt_pid == 0 || pid != parser->pmt_pid))
+    return;
+
   payload = packet_payload (packet, &len, &rai);
 
-  if (info->pid == DASHCAM_TS_PID_PAT) {
+  if (pid == DASHCAM_TS_PID_PAT) {
+    info->is_primary = FALSE;
     info->is_pat = TRUE;
     if (info->pusi && payload)
       parse_pat (parser, packet, payload, len);
     return;
   }
-  if (parser->pmt_pid != 0 && info->pid == parser->pmt_pid) {
+  if (parser->pmt_pid != 0 && pid == parser->pmt_pid) {
+    info->is_primary = FALSE;
     info->is_pmt = TRUE;
     if (info->pusi && payload)
       parse_pmt (parser, packet, payload, len);
     return;
   }
 
-  info->is_primary = parser->primary_pid != DASHCAM_TS_PID_NULL
-      && info->pid == parser->primary_pid;
-  if (!info->pusi || payload == NULL)
+  if (payload == NULL)
     return;
 
   es_offset = parse_pes_header (parser, payload, len, info);

@@ -85,6 +85,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <gst/video/video.h>
@@ -111,6 +112,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_loop_rec_sink_debug);
 #define DEFAULT_LOCK_POST_TIME (10 * GST_SECOND)
 
 #define WRITE_BUFFER_SIZE (64 * 1024)
+#define MAX_IOV 256
 /* how long written data may wait in our buffer before going to the kernel */
 #define FLUSH_INTERVAL_US (100 * 1000)
 /* free space wanted before writing again after the disk was full */
@@ -623,46 +625,112 @@ apply_retention (GstLoopRecSink * self, gboolean need_space)
 /* ------------------------------------------------------------------------ */
 /* Writing */
 
-/* Writes @len bytes to the open segment, freeing space when the disk is
- * full. Returns FALSE when nothing can be freed: the caller drops data. */
-static gboolean
-write_to_file (GstLoopRecSink * self, const guint8 * data, gsize len)
-{
-  while (len > 0) {
-    gssize n = write (self->fd, data, len);
+/* Writing batches data without copying it where it can: spans of the
+ * input buffers are written straight from their (still mapped) memory with
+ * writev(2), like filesink does with buffer lists; only small transient
+ * pieces (re-inserted PAT/PMT, a packet split across buffers) are copied
+ * into wbuf. */
 
-    if (n >= 0) {
-      data += n;
-      len -= n;
-      self->file_size += n;
+static void
+release_pending (GstLoopRecSink * self)
+{
+  guint i;
+
+  for (i = 0; i < self->held->len; i++) {
+    GstBuffer *buf = g_ptr_array_index (self->held, i);
+    GstMapInfo *map = &g_array_index (self->held_maps, GstMapInfo, i);
+
+    /* the buffer being rendered goes back to render(), still mapped */
+    if (buf == self->render_buffer) {
+      self->render_held = FALSE;
       continue;
     }
-    if (errno == EINTR)
-      continue;
-    if ((errno == ENOSPC || errno == EDQUOT) && apply_retention (self, TRUE))
-      continue;
-    if (errno == ENOSPC || errno == EDQUOT)
-      return FALSE;
-
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Could not write to file \"%s\".", self->part_path),
-        ("%s", g_strerror (errno)));
-    self->flow = GST_FLOW_ERROR;
-    return FALSE;
+    gst_buffer_unmap (buf, map);
+    gst_buffer_unref (buf);
   }
+  g_ptr_array_set_size (self->held, 0);
+  g_array_set_size (self->held_maps, 0);
+  self->n_iov = 0;
+  self->wbuf_len = 0;
+  self->pending_len = 0;
+  self->last_flush_us = g_get_monotonic_time ();
+}
+
+/* Writes what is pending to the open segment, freeing space when the disk
+ * is full. Returns FALSE when nothing can be freed: the caller drops
+ * data. */
+static gboolean
+flush_pending (GstLoopRecSink * self)
+{
+  struct iovec *iov = self->iov;
+  guint n = self->n_iov;
+
+  while (self->fd >= 0 && n > 0) {
+    gssize w = writev (self->fd, iov, MIN (n, IOV_MAX));
+
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      if ((errno == ENOSPC || errno == EDQUOT) && apply_retention (self, TRUE))
+        continue;
+      if (errno != ENOSPC && errno != EDQUOT) {
+        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+            ("Could not write to file \"%s\".", self->part_path),
+            ("%s", g_strerror (errno)));
+        self->flow = GST_FLOW_ERROR;
+      }
+      release_pending (self);
+      return FALSE;
+    }
+    self->file_size += w;
+    while (n > 0 && (gsize) w >= iov->iov_len) {
+      w -= iov->iov_len;
+      iov++;
+      n--;
+    }
+    if (n > 0) {
+      iov->iov_base = (guint8 *) iov->iov_base + w;
+      iov->iov_len -= w;
+    }
+  }
+  release_pending (self);
   return TRUE;
 }
 
+/* Queues @data for the open segment; @data stays valid until the next
+ * flush if it lies in the buffer being rendered. */
 static gboolean
-flush_wbuf (GstLoopRecSink * self)
+queue_pending (GstLoopRecSink * self, const guint8 * data, gsize len)
 {
-  gboolean ok = TRUE;
+  struct iovec *last = self->n_iov ? &self->iov[self->n_iov - 1] : NULL;
+  gboolean in_input = self->render_map.data && data >= self->render_map.data
+      && data + len <= self->render_map.data + self->render_map.size;
 
-  if (self->fd >= 0 && self->wbuf_len > 0)
-    ok = write_to_file (self, self->wbuf, self->wbuf_len);
-  self->wbuf_len = 0;
-  self->last_flush_us = g_get_monotonic_time ();
-  return ok;
+  if (in_input && !self->render_held) {
+    g_ptr_array_add (self->held, self->render_buffer);
+    g_array_append_val (self->held_maps, self->render_map);
+    self->render_held = TRUE;
+  } else if (!in_input) {
+    if (self->wbuf_len + len > WRITE_BUFFER_SIZE && !flush_pending (self))
+      return FALSE;
+    last = self->n_iov ? &self->iov[self->n_iov - 1] : NULL;
+    memcpy (self->wbuf + self->wbuf_len, data, len);
+    data = self->wbuf + self->wbuf_len;
+    self->wbuf_len += len;
+  }
+
+  if (last && (guint8 *) last->iov_base + last->iov_len == data) {
+    last->iov_len += len;
+  } else {
+    self->iov[self->n_iov].iov_base = (gpointer) data;
+    self->iov[self->n_iov].iov_len = len;
+    self->n_iov++;
+  }
+  self->pending_len += len;
+
+  if (self->pending_len >= WRITE_BUFFER_SIZE || self->n_iov == MAX_IOV)
+    return flush_pending (self);
+  return TRUE;
 }
 
 static void close_segment (GstLoopRecSink * self, GstClockTime duration,
@@ -698,6 +766,7 @@ on_segmenter_write (gpointer user_data, gboolean open, const guint8 * data,
     gsize len)
 {
   GstLoopRecSink *self = user_data;
+  gsize pending;
 
   if (!open) {
     self->pre_start_bytes += len;
@@ -707,31 +776,19 @@ on_segmenter_write (gpointer user_data, gboolean open, const guint8 * data,
     self->dropped_bytes += len;
     return;
   }
-  if (self->wbuf_len + len > WRITE_BUFFER_SIZE) {
-    gsize pending = self->wbuf_len;
-
-    if (!flush_wbuf (self)) {
-      start_dropping (self, pending + len);
-      return;
-    }
-  }
-  if (len >= WRITE_BUFFER_SIZE) {
-    if (!write_to_file (self, data, len))
-      start_dropping (self, len);
-    return;
-  }
-  memcpy (self->wbuf + self->wbuf_len, data, len);
-  self->wbuf_len += len;
+  pending = self->pending_len + len;
+  if (!queue_pending (self, data, len))
+    start_dropping (self, pending);
 }
 
 static void
 sync_segment (GstLoopRecSink * self)
 {
-  gsize pending = self->wbuf_len;
+  gsize pending = self->pending_len;
 
   if (self->fd < 0)
     return;
-  if (!flush_wbuf (self)) {
+  if (!flush_pending (self)) {
     start_dropping (self, pending);
     return;
   }
@@ -767,8 +824,8 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
 
   if (self->fd < 0)
     return;
-  pending = self->wbuf_len;
-  if (!flush_wbuf (self))
+  pending = self->pending_len;
+  if (!flush_pending (self))
     self->dropped_bytes += pending;
   if (fdatasync (self->fd) < 0 && errno != EINVAL)
     GST_WARNING_OBJECT (self, "fdatasync failed: %s", g_strerror (errno));
@@ -887,7 +944,6 @@ open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
     goto open_failed;
 
   self->file_size = 0;
-  self->wbuf_len = 0;
   self->last_sync_us = g_get_monotonic_time ();
   set_current_location (self, seg->name);
   return TRUE;
@@ -1267,6 +1323,11 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   dashcam_segmenter_init (&self->segmenter, &segmenter_funcs, self);
   self->wbuf = g_malloc (WRITE_BUFFER_SIZE);
   self->wbuf_len = 0;
+  self->iov = g_new (struct iovec, MAX_IOV);
+  self->n_iov = 0;
+  self->pending_len = 0;
+  self->held = g_ptr_array_new ();
+  self->held_maps = g_array_new (FALSE, FALSE, sizeof (GstMapInfo));
   self->fd = -1;
   self->flow = GST_FLOW_OK;
   self->last_running_time = GST_CLOCK_TIME_NONE;
@@ -1317,7 +1378,12 @@ gst_loop_rec_sink_stop (GstBaseSink * sink)
   if (self->segment.name)
     close_segment (self, dashcam_segmenter_current_duration (&self->segmenter),
         "stop");
+  if (self->held)
+    release_pending (self);
   g_clear_pointer (&self->wbuf, g_free);
+  g_clear_pointer (&self->iov, g_free);
+  g_clear_pointer (&self->held, g_ptr_array_unref);
+  g_clear_pointer (&self->held_maps, g_array_unref);
   g_clear_pointer (&self->run, dashcam_run_release);
   g_clear_pointer (&self->catalog, dashcam_catalog_free);
   g_clear_pointer (&self->location, g_free);
@@ -1412,13 +1478,13 @@ after_render (GstLoopRecSink * self)
       && (guint64) (now_us - self->last_sync_us) * GST_USECOND >=
       sync_interval) {
     sync_segment (self);
-  } else if (self->wbuf_len > 0
+  } else if (self->pending_len > 0
       && now_us - self->last_flush_us >= FLUSH_INTERVAL_US) {
     /* a crash of this process (not of the machine) then loses at most
      * this much: the kernel has the rest */
-    gsize pending = self->wbuf_len;
+    gsize pending = self->pending_len;
 
-    if (!flush_wbuf (self))
+    if (!flush_pending (self))
       start_dropping (self, pending);
   }
 
@@ -1449,14 +1515,22 @@ gst_loop_rec_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   g_rec_mutex_lock (&self->state_lock);
   if (GST_CLOCK_TIME_IS_VALID (rt))
     self->last_running_time = rt;
+  self->render_buffer = gst_buffer_ref (buffer);
+  self->render_map = map;
+  self->render_held = FALSE;
   dashcam_segmenter_push (&self->segmenter, map.data, map.size, rt);
   if (!GST_CLOCK_TIME_IS_VALID (rt) && self->segmenter.have_max_pts)
     self->last_running_time = dashcam_segmenter_pts_to_running_time
         (&self->segmenter, self->segmenter.max_pts);
   after_render (self);
   ret = self->flow;
+  /* pending writes may point into it: then it is released by the flush */
+  if (!self->render_held) {
+    gst_buffer_unmap (buffer, &map);
+    gst_buffer_unref (buffer);
+  }
+  self->render_buffer = NULL;
+  memset (&self->render_map, 0, sizeof (self->render_map));
   g_rec_mutex_unlock (&self->state_lock);
-
-  gst_buffer_unmap (buffer, &map);
   return ret;
 }

@@ -9,6 +9,7 @@
 
 #include <gst/gst.h>
 #include <gst/base/gstbasesink.h>
+#include <sys/uio.h>
 
 #include "dashcamcatalog.h"
 #include "dashcamrun.h"
@@ -60,8 +61,16 @@ struct _GstLoopRecSink
   DashcamSegment segment;
   gchar *part_path;
   guint64 file_size;
-  guint8 *wbuf;
+  guint8 *wbuf;                 /* copies of transient data */
   gsize wbuf_len;
+  struct iovec *iov;            /* what the next writev(2) writes */
+  guint n_iov;
+  gsize pending_len;
+  GPtrArray *held;              /* input buffers iov points into, mapped */
+  GArray *held_maps;
+  GstBuffer *render_buffer;     /* the buffer being rendered */
+  GstMapInfo render_map;
+  gboolean render_held;
   gint64 last_sync_us;
   gint64 last_flush_us;
   gboolean bytes_keyframe_requested;
