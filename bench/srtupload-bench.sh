@@ -417,7 +417,9 @@ part1 () {
   IN_DUR=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$in")
   IN_RATE=$(awk -v s="$IN_BYTES" -v d="$IN_DUR" 'BEGIN { printf "%.2f", s * 8 / d / 1e6 }')
   IN_INFO=$(ffprobe -v error -select_streams v:0 -show_entries \
-      stream=codec_name,profile,width,height,avg_frame_rate -of csv=p=0 "$in")
+      stream=codec_name,profile,width,height,avg_frame_rate -of csv=p=0 "$in" |
+      head -n 1)
+  IN_SECS=$(awk -v d="$IN_DUR" 'BEGIN { printf "%.0f", d }')
   # 2 s, cut at a TS packet boundary
   head -c $((188 * 11000)) "$in" >"$warm"
 
@@ -444,13 +446,13 @@ report1 () {
   local name base cpu range wall elem srt bytes runs pct sinkcpu sinkpct
   local label
   base=$(awk '$1 == "baseline" && $2 == 0 { print $4 }' "$P1_RESULTS" | median)
-  echo "### 1. CPU while streaming ${IN_RATE} Mbit/s live for ${IN_DUR%.*} s"
+  echo "### 1. CPU while streaming ${IN_RATE} Mbit/s live for ${IN_SECS} s"
   echo
   echo "Input: ${IN_INFO//,/ } H.264 in MPEG-TS, $((IN_BYTES / 1000)) kB," \
       "${IN_DUR} s = ${IN_RATE} Mbit/s; played with \`filesrc ! tsparse" \
       "set-timestamps=true ! clocksync ! SINK\`; $REPS runs each" \
       "(interleaved, after a warm-up); medians. \"sink\" = run minus" \
-      "baseline; % of one core over the ${IN_DUR%.*} s of video." \
+      "baseline; % of one core over the ${IN_SECS} s of video." \
       "Sampled threads: srtupload-* (the element's) and SRT:* (libsrt's)," \
       "a lower bound."
   echo
@@ -546,7 +548,7 @@ backlog_events () {
       if (match($0, /state=\(string\)[a-z]*/)) {
         st = substr($0, RSTART + 14, RLENGTH - 14) }
       if (match($0, /bytes=\(guint64\)[0-9]*/)) {
-        b = substr($0, RSTART + 16, RLENGTH - 16) }
+        b = substr($0, RSTART + 15, RLENGTH - 15) }
       print t, seg, st, b }'
 }
 

@@ -232,6 +232,13 @@ handle_packets (DashcamSegmenter * seg, const guint8 * data, gsize n)
     const guint8 *packet = data + i * DASHCAM_TS_PACKET_SIZE;
     DashcamTsPacketInfo info;
 
+    /* fast path: a packet that continues a PES changes nothing */
+    if (!(packet[1] & 0x40) && seg->n_held == 0) {
+      guint16 pid = ((packet[1] & 0x1f) << 8) | packet[2];
+
+      if (pid != DASHCAM_TS_PID_PAT && pid != seg->parser.pmt_pid)
+        continue;
+    }
     dashcam_ts_parser_parse (&seg->parser, packet, &info);
 
     if (info.is_pat || info.is_pmt) {

@@ -135,17 +135,33 @@ fail:
  *
  * Returns: (transfer full) (nullable): the parsed URI
  */
+/* The URI for messages: the query may hold a passphrase, so it is left
+ * out. */
+static gchar *
+uri_for_humans (const gchar * uri)
+{
+  const gchar *q = uri ? strchr (uri, '?') : NULL;
+
+  if (uri == NULL)
+    return g_strdup ("(null)");
+  return q ? g_strdup_printf ("%.*s?...", (gint) (q - uri), uri) :
+      g_strdup (uri);
+}
+
 DashcamSrtUri *
 dashcam_srt_uri_parse (const gchar * uri, GError ** error)
 {
   GUri *parsed;
   DashcamSrtUri *res;
   const gchar *query;
+  gchar *shown;
   gint port;
 
   if (uri == NULL || !g_str_has_prefix (uri, "srt://")) {
+    shown = uri_for_humans (uri);
     g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
-        "\"%s\" is not an srt://host:port URI", uri ? uri : "(null)");
+        "\"%s\" is not an srt://host:port URI", shown);
+    g_free (shown);
     return NULL;
   }
   parsed = g_uri_parse (uri, G_URI_FLAGS_ENCODED_QUERY, NULL);
@@ -154,9 +170,11 @@ dashcam_srt_uri_parse (const gchar * uri, GError ** error)
       || *g_uri_get_host (parsed) == '\0' || port <= 0 || port > 65535
       || (g_uri_get_path (parsed) && *g_uri_get_path (parsed)
           && !g_str_equal (g_uri_get_path (parsed), "/"))) {
+    shown = uri_for_humans (uri);
     g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
         "\"%s\" is not an srt://host:port URI (host and port 1-65535 "
-        "needed, no path)", uri);
+        "needed, no path)", shown);
+    g_free (shown);
     if (parsed)
       g_uri_unref (parsed);
     return NULL;

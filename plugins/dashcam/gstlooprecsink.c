@@ -1470,16 +1470,19 @@ after_render (GstLoopRecSink * self)
       request_keyframe (self, GST_CLOCK_TIME_NONE);
   }
 
+  /* nothing is due more often than every FLUSH_INTERVAL_US: spare the
+   * object lock on the way of every buffer */
+  now_us = g_get_monotonic_time ();
+  if (now_us - self->last_flush_us < FLUSH_INTERVAL_US)
+    goto check_garbage;
   GST_OBJECT_LOCK (self);
   sync_interval = self->settings.sync_interval;
   GST_OBJECT_UNLOCK (self);
-  now_us = g_get_monotonic_time ();
   if (sync_interval > 0 && self->fd >= 0
       && (guint64) (now_us - self->last_sync_us) * GST_USECOND >=
       sync_interval) {
     sync_segment (self);
-  } else if (self->pending_len > 0
-      && now_us - self->last_flush_us >= FLUSH_INTERVAL_US) {
+  } else if (self->pending_len > 0) {
     /* a crash of this process (not of the machine) then loses at most
      * this much: the kernel has the rest */
     gsize pending = self->pending_len;
@@ -1488,6 +1491,7 @@ after_render (GstLoopRecSink * self)
       start_dropping (self, pending);
   }
 
+check_garbage:
   skipped = self->segmenter.skipped_bytes;
   if (skipped != self->reported_skipped) {
     GST_ELEMENT_WARNING (self, STREAM, DEMUX,

@@ -43,8 +43,9 @@
  * ## Messages
  *
  * * `srtuploadsink-link`: `state` (string: `connecting`, `up`, `down`),
- *   `reason` (string: `start`, `connected`, `unreachable`, `rejected`,
- *   `bad-passphrase`, `timeout`, `lost`, `congested`), `streamid` (string),
+ *   `reason` (string: `start` or `reconnect` when connecting, `connected`
+ *   when up, `unreachable`, `rejected`, `bad-passphrase`, `timeout` or
+ *   `lost` when down), `streamid` (string),
  *   `detail` (string)
  * * `srtuploadsink-backlog`: `segment` (string, file name), `location`
  *   (string, full path), `state` (string: `queued`, `started`, `done`,
@@ -849,6 +850,7 @@ sender_thread (gpointer data)
   gchar *streamid = NULL;
   gint64 backoff_us = 250 * 1000, next_stats = 0;
   LiveProgress progress = { 0, 0, 0, 0, 0 };
+  gboolean ever_up = FALSE;
 
   dashcam_ack_tracker_init (&acks);
   g_mutex_lock (&self->lock);
@@ -862,8 +864,8 @@ sender_thread (gpointer data)
 
       g_mutex_unlock (&self->lock);
       g_clear_pointer (&streamid, g_free);
-      set_link_state (self, LINK_CONNECTING, DASHCAM_SRT_OK, "start", NULL,
-          NULL);
+      set_link_state (self, LINK_CONNECTING, DASHCAM_SRT_OK,
+          ever_up ? "reconnect" : "start", NULL, NULL);
       link = connect_live (self, &streamid);
       g_mutex_lock (&self->lock);
       if (link == NULL) {
@@ -885,6 +887,7 @@ sender_thread (gpointer data)
       g_mutex_unlock (&self->lock);
       set_link_state (self, LINK_UP, DASHCAM_SRT_OK, "connected", streamid,
           NULL);
+      ever_up = TRUE;
       g_mutex_lock (&self->lock);
       continue;
     }

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# srtuploadsink live: five 10 s live dashcam pipelines (300 frames at 30 fps,
+# a keyframe every 30 frames, tee to looprecsink + srtuploadsink) run at
+# once, each to its own SRT listener on 127.0.0.1:
+#   - the reference receiver (dashcam-ingest), default streamid
+#   - the reference receiver, SRS-style streamid #!::r=live/{device},m=publish
+#   - srt-live-transmit, ffmpeg and GStreamer srtsrc listeners
+#
+# Asserts, for every received file: it starts with PAT and PMT before any
+# elementary-stream packet, the first video frame is a keyframe, ffmpeg
+# decodes it from its first byte without an error, and it holds at least
+# 300 - 30 frames (all but at most the first GOP) and no more than 300.
+# Streamids: by default the reference receiver files the session under
+# car42/YYYYmmdd-HHMMSS.ts, a UTC time within a few seconds of the
+# pipeline's start; with the SRS-style format under live/car42.ts.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+need_cmds gst-launch-1.0 ffmpeg ffprobe python3 stdbuf ss srt-live-transmit "$INGEST"
+
+FRAMES=300
+GOP=30
+MIN_FRAMES=$((FRAMES - GOP))
+
+work=$(mktemp -d)
+BG_PIDS=""
+
+# Kills PID and every process below it, children first, by PID.
+kill_tree() {
+  local c
+  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
+  kill -9 "$1" 2>/dev/null || true
+}
+track() { BG_PIDS="$BG_PIDS $1"; }
+untrack() { BG_PIDS=$(echo " $BG_PIDS " | sed "s/ $1 / /"); }
+cleanup() {
+  local p
+  for p in $BG_PIDS; do kill_tree "$p"; done
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+# wait_exit PID TIMEOUT_S: waits for a background child and returns its exit
+# status; kills it (and its children) and returns 124 after TIMEOUT_S.
+wait_exit() {
+  local pid=$1 deadline=$(( $(now_ms) + $2 * 1000 )) rc=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$(now_ms)" -ge "$deadline" ]; then
+      kill_tree "$pid"
+      wait "$pid" 2>/dev/null || true
+      untrack "$pid"
+      return 124
+    fi
+    sleep 0.05
+  done
+  wait "$pid" || rc=$?
+  untrack "$pid"
+  return "$rc"
+}
+
+# wait_udp_port PORT TIMEOUT_S: until something listens on UDP PORT.
+wait_udp_port() {
+  local deadline=$(( $(now_ms) + $2 * 1000 ))
+  while [ "$(now_ms)" -lt "$deadline" ]; do
+    [ -n "$(ss -Huln "sport = :$1")" ] && return 0
+    sleep 0.02
+  done
+  return 1
+}
+
+# ts_head FILE: whole 188-byte packets in sync, and PAT then PMT come before
+# the first packet of any elementary stream (decodable from the first byte).
+ts_head() {
+  python3 - "$1" <<'EOF'
+import sys
+d = open(sys.argv[1], 'rb').read()
+if len(d) < 188 or len(d) % 188:
+    sys.exit("size %d is not a positive multiple of 188" % len(d))
+pmt_pids = set()
+for off in range(0, len(d), 188):
+    p = d[off:off + 188]
+    if p[0] != 0x47:
+        sys.exit("no sync byte at offset %d" % off)
+    pid = ((p[1] & 0x1f) << 8) | p[2]
+    pusi = p[1] & 0x40
+    start = 4 + (1 + p[4] if p[3] & 0x20 else 0)
+    if pid == 0 and pusi and not pmt_pids:
+        s = p[start + 1 + p[start]:]
+        n = ((s[1] & 0x0f) << 8) | s[2]
+        for i in range(8, 3 + n - 4, 4):
+            if (s[i] << 8) | s[i + 1]:
+                pmt_pids.add(((s[i + 2] & 0x1f) << 8) | s[i + 3])
+    elif pid in pmt_pids and pusi:
+        sys.exit(0)
+    elif pid >= 0x20 and pid != 0x1fff and pid not in pmt_pids:
+        sys.exit("PID 0x%x at offset %d comes before PAT and PMT" % (pid, off))
+sys.exit("no PAT and PMT")
+EOF
+}
+
+# check_received NAME FILE: the acceptance checks for one received file.
+check_received() {
+  local name=$1 f=$2 n why
+  [ -s "$f" ] || fail "$name: nothing received ($f is missing or empty)"
+  why=$(ts_head "$f" 2>&1) || fail "$name: does not start with PAT and PMT: $why"
+  ts_starts_with_keyframe "$f" || fail "$name: the first video frame is not a keyframe"
+  ts_decodes "$f" || fail "$name: does not decode from its first byte: $(ffmpeg -nostdin -v error -xerror -i "$f" -map 0:v -f null - 2>&1 | head -3)"
+  n=$(ts_frames "$f")
+  [ "$n" -ge "$MIN_FRAMES" ] || fail "$name: $n frames received of $FRAMES sent (at least $MIN_FRAMES expected)"
+  [ "$n" -le "$FRAMES" ] || fail "$name: $n frames received, more than the $FRAMES sent"
+  pass "$name: $n of $FRAMES frames, $(stat -c %s "$f") bytes, PAT/PMT then a keyframe, decodes from the first byte"
+}
+
+# check_pipeline NAME LOG: the sender ran cleanly and went up.
+check_pipeline() {
+  grep -q 'ERROR' "$2" && fail "$1: the pipeline posted an error: $(grep ERROR "$2" | head -3)"
+  local ups
+  ups=$(grep -c 'srtuploadsink-link, state=(string)up' "$2" || true)
+  [ "$ups" -eq 1 ] || fail "$1: the link went up $ups times: $(grep -o 'srtuploadsink-link.*' "$2" | head -5)"
+  if grep -q 'srtuploadsink-link, state=(string)down' "$2"; then
+    fail "$1: the link went down: $(grep -o 'srtuploadsink-link, state=(string)down.*' "$2" | head -1)"
+  fi
+  return 0
+}
+
+# ---------------------------------------------------------------------------
+echo "== listeners on 127.0.0.1"
+srv=$work/srv
+start_ingest "$srv" 0
+track "$ING_PID"
+ing_port=$ING_PORT
+
+slt_port=$(free_udp_port)
+# -a:no: exit after the one caller, so that its end is observable
+srt-live-transmit -q -a:no "srt://127.0.0.1:$slt_port?mode=listener" file://con \
+  >"$work/slt.ts" 2>"$work/slt.err" &
+SLT_PID=$!; track $SLT_PID
+
+ff_port=$(free_udp_port)
+ffmpeg -nostdin -v error -i "srt://127.0.0.1:$ff_port?mode=listener" -c copy \
+  -f mpegts "$work/ffmpeg.ts" >"$work/ffmpeg.err" 2>&1 &
+FF_PID=$!; track $FF_PID
+
+gst_port=$(free_udp_port)
+gst-launch-1.0 srtsrc uri="srt://127.0.0.1:$gst_port?mode=listener" ! \
+  filesink location="$work/srtsrc.ts" >"$work/srtsrc.err" 2>&1 &
+GST_PID=$!; track $GST_PID
+
+wait_udp_port "$slt_port" 10 || fail "srt-live-transmit does not listen: $(cat "$work/slt.err")"
+wait_udp_port "$ff_port" 10 || fail "ffmpeg does not listen: $(cat "$work/ffmpeg.err")"
+wait_udp_port "$gst_port" 10 || fail "srtsrc does not listen: $(cat "$work/srtsrc.err")"
+pass "dashcam-ingest on $ing_port, srt-live-transmit on $slt_port, ffmpeg on $ff_port, srtsrc on $gst_port"
+
+# ---------------------------------------------------------------------------
+echo "== five 10 s live pipelines at once"
+t_start=$(date -u +%s)
+echo "   started at $(date -u -d "@$t_start" +%Y%m%d-%H%M%S) UTC"
+run_dashcam "$work/ref.log" "$work/rec-ref" "srt://127.0.0.1:$ing_port" "$FRAMES" &
+REF_PID=$!; track $REF_PID
+UPLOAD_PROPS='streamid-format=#!::r=live/{device},m=publish' \
+  run_dashcam "$work/srs.log" "$work/rec-srs" "srt://127.0.0.1:$ing_port" "$FRAMES" &
+SRS_PID=$!; track $SRS_PID
+run_dashcam "$work/slt.log" "$work/rec-slt" "srt://127.0.0.1:$slt_port" "$FRAMES" &
+P_SLT=$!; track $P_SLT
+run_dashcam "$work/ff.log" "$work/rec-ff" "srt://127.0.0.1:$ff_port" "$FRAMES" &
+P_FF=$!; track $P_FF
+run_dashcam "$work/gst.log" "$work/rec-gst" "srt://127.0.0.1:$gst_port" "$FRAMES" &
+P_GST=$!; track $P_GST
+
+t0=$(now_ms)
+for p in "ref:$REF_PID" "srs:$SRS_PID" "srt-live-transmit:$P_SLT" "ffmpeg:$P_FF" "srtsrc:$P_GST"; do
+  rc=0
+  wait_exit "${p#*:}" 40 || rc=$?
+  [ "$rc" -eq 0 ] || fail "pipeline to ${p%%:*} failed or hung (exit status $rc)"
+done
+pass "all pipelines ended after $(( ($(now_ms) - t0) / 1000 )) s"
+
+# Every third-party listener ends (or is done with its caller) once the
+# sender closes its connection.
+for p in "srt-live-transmit:$SLT_PID" "ffmpeg:$FF_PID" "srtsrc:$GST_PID"; do
+  rc=0
+  wait_exit "${p#*:}" 15 || rc=$?
+  [ "$rc" -ne 124 ] || fail "${p%%:*} still runs 15 s after the caller left"
+  echo "   ${p%%:*} exited with status $rc"
+done
+{ wait_for_line "$srv.log" 'close id=1 ' 15 && wait_for_line "$srv.log" 'close id=2 ' 15; } || fail "dashcam-ingest did not see both callers leave: $(cat "$srv.log")"
+kill "$ING_PID" 2>/dev/null || true
+wait_exit "$ING_PID" 10 || true
+
+for p in ref srs slt ff gst; do check_pipeline "$p" "$work/$p.log"; done
+pass "every sender went up once and never down, no errors"
+
+# ---------------------------------------------------------------------------
+echo "== reference receiver: default streamid publish:{device}/{start}"
+mapfile -t names < <(ls "$srv/car42" 2>/dev/null)
+[ "${#names[@]}" -eq 1 ] || fail "expected one file in car42/, got: ${names[*]:-none}"
+name=${names[0]%.ts}
+[[ "${names[0]}" =~ ^[0-9]{8}-[0-9]{6}\.ts$ ]] || fail "car42/${names[0]} is not named YYYYmmdd-HHMMSS.ts"
+t_name=$(date -u -d "${name:0:4}-${name:4:2}-${name:6:2} ${name:9:2}:${name:11:2}:${name:13:2}" +%s) ||
+  fail "car42/${names[0]} is not a valid time"
+d=$((t_name - t_start))
+{ [ "$d" -ge -1 ] && [ "$d" -le 5 ]; } ||
+  fail "car42/${names[0]} is $d s from the UTC start $(date -u -d "@$t_start" +%Y%m%d-%H%M%S)"
+grep -q "streamid=\"publish:car42/$name\" file=car42/$name.ts" "$srv.log" ||
+  fail "dashcam-ingest did not get streamid publish:car42/$name: $(grep connect "$srv.log")"
+grep -q "state=(string)up, reason=(string)connected, streamid=(string)publish:car42/$name," "$work/ref.log" ||
+  fail "the link message does not carry streamid publish:car42/$name"
+pass "streamid publish:car42/$name, $d s after the UTC start"
+check_received "dashcam-ingest (default streamid)" "$srv/car42/$name.ts"
+
+echo "== reference receiver: SRS-style streamid #!::r=live/{device},m=publish"
+grep -q 'streamid="#!::r=live/car42,m=publish" file=live/car42.ts' "$srv.log" ||
+  fail "dashcam-ingest did not file #!::r=live/car42,m=publish as live/car42.ts: $(grep connect "$srv.log")"
+mapfile -t names < <(ls "$srv/live" 2>/dev/null)
+[ "${names[*]:-}" = car42.ts ] || fail "expected live/car42.ts alone, got: ${names[*]:-none}"
+pass "streamid #!::r=live/car42,m=publish filed as live/car42.ts"
+check_received "dashcam-ingest (SRS streamid)" "$srv/live/car42.ts"
+
+# ---------------------------------------------------------------------------
+echo "== third-party listeners"
+check_received "srt-live-transmit" "$work/slt.ts"
+check_received "ffmpeg" "$work/ffmpeg.ts"
+check_received "srtsrc" "$work/srtsrc.ts"
