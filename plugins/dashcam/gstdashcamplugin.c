@@ -10,6 +10,7 @@
 
 #include <gst/gst.h>
 
+#include "gstdashcambin.h"
 #include "gstlooprecsink.h"
 #include "gstsrtuploadsink.h"
 
@@ -20,6 +21,7 @@ plugin_init (GstPlugin * plugin)
 
   ret |= GST_ELEMENT_REGISTER (looprecsink, plugin);
   ret |= GST_ELEMENT_REGISTER (srtuploadsink, plugin);
+  ret |= GST_ELEMENT_REGISTER (dashcambin, plugin);
 
   return ret;
 }
