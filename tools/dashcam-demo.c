@@ -68,6 +68,7 @@ typedef struct
   guint recorded;
   gchar *link_state;
   guint64 last_sent;
+  guint64 total_sent;
   gdouble last_t;
   gboolean tty;
   gint64 last_line_us;
@@ -134,6 +135,8 @@ sample (Demo * d)
   GstStructure *st = NULL;
   Sample s = { elapsed (d), 0, 0, 0, 0 };
   const gchar *state;
+  gchar *uploading = NULL;
+  gdouble progress = 0;
   guint pending = 0;
 
   if (d->uploader)
@@ -146,9 +149,13 @@ sample (Demo * d)
     gst_structure_get_uint64 (st, "backlog-pending-bytes", &s.backlog_bytes);
     gst_structure_get_uint64 (st, "uploaded-bytes", &s.uploaded_bytes);
     gst_structure_get_uint (st, "backlog-pending", &pending);
+    gst_structure_get_double (st, "upload-progress", &progress);
+    if (*gst_structure_get_string (st, "uploading"))
+      uploading = g_strdup_printf (", uploading %.0f %%", progress * 100);
     /* bytes-sent restarts with each connection */
     if (s.bytes_sent < d->last_sent)
       d->last_sent = 0;
+    d->total_sent += s.bytes_sent - d->last_sent;
     gst_structure_free (st);
   }
   g_array_append_val (d->samples, s);
@@ -157,16 +164,18 @@ sample (Demo * d)
     gdouble rate = s.t > d->last_t ?
         (s.bytes_sent - d->last_sent) * 8 / (s.t - d->last_t) / 1e6 : 0;
 
-    g_print ("%s[%5.1f s] link %-10s %4.1f Mbit/s | segment %s | recorded %u "
-        "| backlog %u (%.1f MB) | uploaded %.1f MB%s", d->tty ? "\r" : "",
-        s.t, s.state == 2 ? "up" : s.state == 1 ? "connecting" : "down",
-        rate, d->current_segment ? d->current_segment : "-", d->recorded,
-        pending, s.backlog_bytes / 1e6, s.uploaded_bytes / 1e6,
-        d->tty ? "   " : "\n");
+    g_print ("%s[%5.1f s] link %-10s %4.1f Mbit/s, sent %.1f MB | segment %s "
+        "| recorded %u | backlog %u (%.1f MB%s), uploaded %.1f MB%s",
+        d->tty ? "\r" : "", s.t, s.state == 2 ? "up" : s.state == 1 ?
+        "connecting" : "down", rate, d->total_sent / 1e6,
+        d->current_segment ? d->current_segment : "-", d->recorded, pending,
+        s.backlog_bytes / 1e6, uploading ? uploading : "",
+        s.uploaded_bytes / 1e6, d->tty ? "   " : "\n");
     d->last_line_us = g_get_monotonic_time ();
   }
   d->last_sent = s.bytes_sent;
   d->last_t = s.t;
+  g_free (uploading);
 }
 
 static gboolean

@@ -281,7 +281,8 @@ gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
       g_param_spec_boxed ("stats", "Statistics",
           "Link state, rtt-ms, bytes, packets sent/retransmitted/dropped, "
           "bandwidth-mbps, gaps, gap-time (ns), backlog pending segments "
-          "and bytes, uploaded segments and bytes", GST_TYPE_STRUCTURE,
+          "and bytes, uploaded segments and bytes, the segment uploading "
+          "and its progress (0-1)", GST_TYPE_STRUCTURE,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
 
   gst_element_class_set_static_metadata (element_class,
@@ -465,7 +466,9 @@ build_stats (GstSrtUploadSink * self)
       "backlog-pending", G_TYPE_UINT, self->n_pending,
       "backlog-pending-bytes", G_TYPE_UINT64, self->pending_bytes,
       "uploaded", G_TYPE_UINT, self->n_uploaded,
-      "uploaded-bytes", G_TYPE_UINT64, self->uploaded_bytes, NULL);
+      "uploaded-bytes", G_TYPE_UINT64, self->uploaded_bytes,
+      "uploading", G_TYPE_STRING, self->uploading ? self->uploading : "",
+      "upload-progress", G_TYPE_DOUBLE, self->upload_progress, NULL);
 }
 
 static void
@@ -1118,7 +1121,7 @@ static void poll_draining (GstSrtUploadSink * self, Backlog * bl,
 /* Sends @fd paced at @bitrate; returns FALSE when interrupted. */
 static gboolean
 send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
-    gint fd, guint64 bitrate, DashcamSrtReason * reason)
+    gint fd, guint64 size, guint64 bitrate, DashcamSrtReason * reason)
 {
   guint8 buf[DASHCAM_SRT_PAYLOAD_SIZE];
   gint64 start = g_get_monotonic_time ();
@@ -1137,6 +1140,7 @@ send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
     due = start + (gint64) (sent * 8 * G_USEC_PER_SEC / bitrate);
     poll_draining (self, bl, FALSE);
     g_mutex_lock (&self->lock);
+    self->upload_progress = size ? (gdouble) sent / size : 1.0;
     wait_locked (self, due - g_get_monotonic_time ());
     g_mutex_unlock (&self->lock);
     if (!live_is_up (self)) {
@@ -1290,7 +1294,17 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
     goto out;
   }
   GST_DEBUG_OBJECT (self, "uploading %s as \"%s\"", name, streamid);
-  if (!send_file (self, bl, link, fd, backlog_bitrate (self), &reason)) {
+  g_mutex_lock (&self->lock);
+  g_free (self->uploading);
+  self->uploading = g_strdup (name);
+  self->upload_progress = 0.0;
+  g_mutex_unlock (&self->lock);
+  ok = send_file (self, bl, link, fd, size, backlog_bitrate (self), &reason);
+  g_mutex_lock (&self->lock);
+  g_clear_pointer (&self->uploading, g_free);
+  self->upload_progress = 0.0;
+  g_mutex_unlock (&self->lock);
+  if (!ok) {
     upload_failed (self, bl, name, size, reason);
     goto out;
   }
@@ -1568,6 +1582,7 @@ gst_srt_upload_sink_stop (GstBaseSink * sink)
   self->live_dropped_bytes = 0;
   dashcam_gap_list_clear (&self->gaps);
   g_clear_pointer (&self->live_streamid, g_free);
+  g_clear_pointer (&self->uploading, g_free);
   g_mutex_unlock (&self->lock);
 
   g_clear_pointer (&self->run, dashcam_run_release);

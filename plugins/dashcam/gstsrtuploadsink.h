@@ -106,6 +106,8 @@ struct _GstSrtUploadSink
   guint n_uploaded;
   guint64 uploaded_bytes;
   guint64 live_bitrate;
+  gchar *uploading;
+  gdouble upload_progress;
 
   GThread *sender;
   GThread *uploader;
