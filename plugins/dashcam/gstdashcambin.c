@@ -43,6 +43,8 @@
 
 #include "gstdashcambin.h"
 
+#include <gst/video/video.h>
+
 GST_DEBUG_CATEGORY_STATIC (gst_dashcam_bin_debug);
 #define GST_CAT_DEFAULT gst_dashcam_bin_debug
 
@@ -159,28 +161,36 @@ make (GstDashcamBin * self, const gchar * factory, const gchar * name)
   return e;
 }
 
-/* One keyframe a second: set when the frame rate is known. */
+/* One keyframe a second. Encoders take their GOP length only before they
+ * start, when the frame rate is not known yet, so instead every second's
+ * first frame is sent to the encoder behind a force-key-unit event, which
+ * every GstVideoEncoder (x264enc and hardware ones alike) honours. */
 static GstPadProbeReturn
-on_video_caps (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+on_encoder_input (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
   GstDashcamBin *self = user_data;
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  GstCaps *caps;
-  gint num, den;
 
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstCaps *caps;
+    gint num, den;
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+      gst_event_parse_caps (event, &caps);
+      if (gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
+              "framerate", &num, &den) && num > 0 && den > 0) {
+        self->gop_frames = MAX (1, (num + den - 1) / den);
+        GST_INFO_OBJECT (self, "%d/%d fps: a keyframe every %u frames", num,
+            den, self->gop_frames);
+      }
+    }
     return GST_PAD_PROBE_OK;
-  gst_event_parse_caps (event, &caps);
-  if (gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
-          "framerate", &num, &den) && num > 0 && den > 0 && self->encoder
-      && g_object_class_find_property (G_OBJECT_GET_CLASS (self->encoder),
-          "key-int-max")) {
-    guint gop = MAX (1, (num + den - 1) / den);
-
-    GST_INFO_OBJECT (self, "%d/%d fps: a keyframe every %u frames", num, den,
-        gop);
-    g_object_set (self->encoder, "key-int-max", gop, NULL);
   }
+  if (self->gop_frames && self->frames++ % self->gop_frames == 0
+      && self->frames > 1)
+    gst_pad_send_event (pad,
+        gst_video_event_new_downstream_force_key_unit (GST_CLOCK_TIME_NONE,
+            GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE, TRUE, 0));
   return GST_PAD_PROBE_OK;
 }
 
@@ -236,8 +246,6 @@ gst_dashcam_bin_init (GstDashcamBin * self)
   target = gst_element_get_static_pad (self->vqueue, "sink");
   self->video_pad = gst_ghost_pad_new_from_template ("video", target,
       gst_static_pad_template_get (&video_template));
-  gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-      on_video_caps, self, NULL);
   gst_object_unref (target);
   gst_element_add_pad (GST_ELEMENT (self), self->video_pad);
 }
@@ -371,6 +379,14 @@ setup_encoder (GstDashcamBin * self)
   if (!gst_element_link_many (self->rawcaps, self->encoder, self->parse,
           NULL))
     goto link_failed;
+  {
+    GstPad *sink = gst_element_get_static_pad (self->encoder, "sink");
+
+    self->frames = 0;
+    gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_encoder_input, self, NULL);
+    gst_object_unref (sink);
+  }
   gst_element_sync_state_with_parent (self->encoder);
   g_free (name);
   return TRUE;

@@ -39,6 +39,8 @@ struct _GstDashcamBin
   GstElement *uploader;
   gboolean uploader_linked;
 
+  guint gop_frames;             /* streaming thread */
+  guint64 frames;
   GstPad *video_pad;
   GstPad *audio_pad;
 };

@@ -884,6 +884,35 @@ request_keyframe (GstLoopRecSink * self, GstClockTime running_time)
   gst_pad_push_event (GST_BASE_SINK_PAD (self), event);
 }
 
+/* Asks upstream for the keyframe that ends the segment, once it is due.
+ * Called with state_lock. */
+static void
+maybe_request_keyframe (GstLoopRecSink * self)
+{
+  guint64 duration = dashcam_segmenter_current_duration (&self->segmenter);
+  GstClockTime start;
+
+  if (self->segment.name == NULL)
+    return;
+  /* The keyframe we asked for came too early on our clock (the muxer's
+   * timestamps of a stream's first frames can be off by a frame or two)
+   * or not at all: ask for one now rather than run a whole GOP over. */
+  if (self->keyframe_overrun && duration > self->keyframe_overrun) {
+    request_keyframe (self, GST_CLOCK_TIME_NONE);
+    self->keyframe_overrun = 0;
+  }
+  if (self->keyframe_target == 0 || duration < self->keyframe_request_due)
+    return;
+  start = dashcam_segmenter_pts_to_running_time (&self->segmenter,
+      self->segmenter.start.pts);
+  if (GST_CLOCK_TIME_IS_VALID (start))
+    request_keyframe (self, start + self->keyframe_target -
+        DASHCAM_SPLIT_TOLERANCE);
+  self->keyframe_overrun = self->keyframe_target +
+      MAX (2 * self->segmenter.frame_duration, 50 * GST_MSECOND);
+  self->keyframe_target = 0;
+}
+
 /* How long the segment starting now at @wall_us should be. */
 static guint64
 target_duration (guint64 max_size_time, gboolean align, gint64 wall_us)
@@ -1058,10 +1087,16 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
   if (self->segment.locked)
     post_segment_message (self, "locked", &self->segment, "lock", NULL);
 
-  if (keyframes && target > DASHCAM_SPLIT_TOLERANCE
-      && GST_CLOCK_TIME_IS_VALID (point->running_time))
-    request_keyframe (self,
-        point->running_time + target - DASHCAM_SPLIT_TOLERANCE);
+  self->keyframe_target = keyframes && target > DASHCAM_SPLIT_TOLERANCE ?
+      target : 0;
+  /* The first timestamps of a stream can be off (a muxer stamps its first
+   * buffers from its own start, not the frame's): for the first segment,
+   * ask once the running time of its start is settled. */
+  self->keyframe_request_due = self->segments_opened++ > 0 ? 0 :
+      MIN (target / 4, GST_SECOND);
+  self->keyframe_overrun = 0;
+  /* sent from after_render(): the segmenter still describes the segment
+   * that ends here */
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1336,6 +1371,9 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   self->pre_start_bytes = 0;
   self->dropping = FALSE;
   self->torn = FALSE;
+  self->segments_opened = 0;
+  self->keyframe_target = 0;
+  self->keyframe_overrun = 0;
   self->dropped_bytes = 0;
   self->retention_stuck = FALSE;
   g_rec_mutex_unlock (&self->state_lock);
@@ -1457,6 +1495,8 @@ after_render (GstLoopRecSink * self)
 {
   guint64 sync_interval, skipped;
   gint64 now_us;
+
+  maybe_request_keyframe (self);
 
   if (self->segmenter.max_bytes && !self->bytes_keyframe_requested
       && self->segmenter.bytes >= self->segmenter.max_bytes) {

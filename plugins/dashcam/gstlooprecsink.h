@@ -74,6 +74,10 @@ struct _GstLoopRecSink
   gint64 last_sync_us;
   gint64 last_flush_us;
   gboolean bytes_keyframe_requested;
+  guint64 keyframe_target;      /* duration to request a keyframe at */
+  guint64 keyframe_request_due; /* segment duration when to ask */
+  guint64 keyframe_overrun;     /* ask again beyond this duration */
+  guint segments_opened;
 
   GstClockTime last_running_time;
   GstClockTime lock_until;

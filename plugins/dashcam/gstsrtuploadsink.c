@@ -599,6 +599,8 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
   GstSrtUploadSinkChunk *tail = g_queue_peek_tail (&self->chunks);
   GstSrtUploadSinkChunk *head;
 
+  gboolean filled = FALSE;
+
   while (len > 0) {
     gsize n;
 
@@ -613,6 +615,7 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
     tail->len += n;
     tail->running_time = rt;
     self->queued_bytes += n;
+    filled |= tail->len == DASHCAM_SRT_PAYLOAD_SIZE;
     data += n;
     len -= n;
   }
@@ -627,7 +630,10 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
     dashcam_gap_list_open (&self->gaps, head->running_time);
     flush_queue (self);
   }
-  g_cond_broadcast (&self->cond);
+  /* wake the sender for whole payloads only (muxers push 188-byte
+   * buffers); it picks up a partial one after CHUNK_MAX_AGE_US anyway */
+  if (filled)
+    g_cond_broadcast (&self->cond);
 }
 
 /* Segmenter callback, streaming thread, with lock. */
@@ -1424,8 +1430,8 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
   config->passphrase = self->cfg.passphrase;
   config->pbkeylen = self->cfg.pbkeylen;
   config->idle_timeout_ms = self->cfg.link_timeout / GST_MSECOND;
-  /* an attempt made while the server is away never succeeds, even if the
-   * server comes back meanwhile: keep attempts within the retry interval */
+  /* keep each attempt within the retry interval, so that attempts start
+   * every reconnect-max-interval at the most while the server is away */
   config->connect_timeout_ms = CLAMP (self->cfg.reconnect_max_interval / 2 /
       GST_MSECOND, 500, 3000);
   config->send_timeout_ms = 50;
