@@ -24,7 +24,6 @@ for arg in "$@"; do
     -h|--help) sed -n '2,13p' "$0"; exec "$DASHCAM_BUILD/tools/dashcam-demo" --help ;;
   esac
 done
-# a fresh run each time: the demo's report covers this run's recordings
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[$i]}" in
@@ -32,6 +31,15 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --location=*) location=${args[$i]#--location=} ;;
   esac
 done
-rm -rf "$location" "$location.server" "$location.timeline.svg"
+# the report covers this run only: earlier recordings are moved aside, never
+# deleted
+if [ -e "$location" ] || [ -e "$location.server" ]; then
+  old="$location.$(date +%Y%m%d-%H%M%S)"
+  echo "demo: keeping the previous run in $old"
+  mkdir -p "$old"
+  for f in "$location" "$location.server" "$location.timeline.svg"; do
+    if [ -e "$f" ]; then mv "$f" "$old/"; fi
+  done
+fi
 exec "$DASHCAM_BUILD/tools/dashcam-demo" --location "$location" \
   --ingest "$DASHCAM_BUILD/tools/dashcam-ingest" "$@"
