@@ -631,8 +631,8 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
     flush_queue (self);
   }
   /* wake the sender for whole payloads only (muxers push 188-byte
-   * buffers); it picks up a partial one after CHUNK_MAX_AGE_US anyway */
-  if (filled)
+   * buffers), and only when it sleeps: awake, it drains the queue */
+  if (filled && self->sender_waiting)
     g_cond_broadcast (&self->cond);
 }
 
@@ -903,8 +903,10 @@ sender_thread (gpointer data)
 
     chunk = pop_ready_chunk (self);
     if (chunk == NULL && g_get_monotonic_time () < next_stats) {
+      self->sender_waiting = TRUE;
       g_cond_wait_until (&self->cond, &self->lock,
           g_get_monotonic_time () + CHUNK_MAX_AGE_US);
+      self->sender_waiting = FALSE;
       continue;
     }
     g_mutex_unlock (&self->lock);

@@ -84,6 +84,7 @@ struct _GstSrtUploadSink
   GMutex lock;
   GCond cond;
   gboolean running;
+  gboolean sender_waiting;
   gboolean eos;
   GQueue chunks;
   guint64 queued_bytes;
