@@ -23,40 +23,13 @@ GOP=30
 MIN_FRAMES=$((FRAMES - GOP))
 
 work=$(mktemp -d)
-BG_PIDS=""
 
-# Kills PID and every process below it, children first, by PID.
-kill_tree() {
-  local c
-  for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do kill_tree "$c"; done
-  kill -9 "$1" 2>/dev/null || true
-}
-track() { BG_PIDS="$BG_PIDS $1"; }
-untrack() { BG_PIDS=$(echo " $BG_PIDS " | sed "s/ $1 / /"); }
 cleanup() {
   local p
   for p in $BG_PIDS; do kill_tree "$p"; done
   [ -n "${KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-
-# wait_exit PID TIMEOUT_S: waits for a background child and returns its exit
-# status; kills it (and its children) and returns 124 after TIMEOUT_S.
-wait_exit() {
-  local pid=$1 deadline=$(( $(now_ms) + $2 * 1000 )) rc=0
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$(now_ms)" -ge "$deadline" ]; then
-      kill_tree "$pid"
-      wait "$pid" 2>/dev/null || true
-      untrack "$pid"
-      return 124
-    fi
-    sleep 0.05
-  done
-  wait "$pid" || rc=$?
-  untrack "$pid"
-  return "$rc"
-}
 
 # wait_udp_port PORT TIMEOUT_S: until something listens on UDP PORT.
 wait_udp_port() {
