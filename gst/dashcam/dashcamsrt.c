@@ -79,6 +79,8 @@ configure (SRTSOCKET s, const DashcamSrtConfig * c)
   if (c->max_bw > 0)
     ok &= srt_setsockflag (s, SRTO_MAXBW, &c->max_bw,
         sizeof (c->max_bw)) != SRT_ERROR;
+  if (c->reliable)
+    ok &= set_int (s, SRTO_TLPKTDROP, 0);
   if (c->streamid && *c->streamid)
     ok &= srt_setsockflag (s, SRTO_STREAMID, c->streamid,
         strlen (c->streamid)) != SRT_ERROR;

@@ -42,6 +42,8 @@ const gchar *dashcam_srt_reason_to_string (DashcamSrtReason reason);
  * @connect_timeout_ms: SRTO_CONNTIMEO
  * @send_timeout_ms: SRTO_SNDTIMEO: the longest a send may block
  * @max_bw: SRTO_MAXBW in bytes per second (0 = libsrt default)
+ * @reliable: turn too-late packet drop off (SRTO_TLPKTDROP), for data that
+ *   must arrive whole rather than in time
  */
 typedef struct
 {
@@ -55,6 +57,7 @@ typedef struct
   gint connect_timeout_ms;
   gint send_timeout_ms;
   gint64 max_bw;
+  gboolean reliable;
 } DashcamSrtConfig;
 
 /**

@@ -1480,6 +1480,12 @@ validate_settings (GstSrtUploadSink * self)
           self->cfg.backlog_uri : self->cfg.uri, &self->backlog_config,
           &self->backlog_host))
     return FALSE;
+  /* A backlog upload must arrive whole, not in time: a receiver that drops
+   * late packets still acknowledges them, and the segment would count as
+   * uploaded with holes. No drop, and room for queues on a slow link. */
+  self->backlog_config.reliable = TRUE;
+  self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
+      2000);
   /* the query may have set it: check after parsing */
   plen = self->cfg.passphrase ? strlen (self->cfg.passphrase) : 0;
   if (plen > 0 && (plen < 10 || plen > 79))
