@@ -92,6 +92,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
 
 /* a partial payload waits this long for more data before it is sent */
 #define CHUNK_MAX_AGE_US (10 * 1000)
+/* the sleeping sender is woken early once this many payloads wait; below
+ * that it wakes every CHUNK_MAX_AGE_US, which bounds the added latency and
+ * saves a thread wake-up per payload (~700 a second at 8 Mbit/s) */
+#define WAKE_CHUNKS 8
 #define STATS_INTERVAL_US (100 * 1000)
 #define BACKLOG_POLL_US (500 * 1000)
 #define MIN_AUTO_BITRATE (2 * 1000 * 1000)
@@ -630,9 +634,10 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
     dashcam_gap_list_open (&self->gaps, head->running_time);
     flush_queue (self);
   }
-  /* wake the sender for whole payloads only (muxers push 188-byte
-   * buffers), and only when it sleeps: awake, it drains the queue */
-  if (filled && self->sender_waiting)
+  /* wake the sender for a batch of whole payloads only (muxers push
+   * 188-byte buffers), and only when it sleeps: awake, it drains the
+   * queue */
+  if (filled && self->sender_waiting && self->chunks.length > WAKE_CHUNKS)
     g_cond_broadcast (&self->cond);
 }
 
@@ -643,7 +648,8 @@ on_segmenter_write (gpointer user_data, gboolean open, const guint8 * data,
 {
   GstSrtUploadSink *self = user_data;
 
-  if (self->state != LINK_UP || self->need_start || self->eos) {
+  if ((self->state != LINK_UP && !self->hold) || self->need_start
+      || self->eos) {
     self->live_dropped_bytes += len;
     return;
   }
@@ -657,13 +663,17 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
 {
   GstSrtUploadSink *self = user_data;
 
-  if (self->state != LINK_UP || !self->need_start)
+  if ((self->state != LINK_UP && !self->hold) || !self->need_start)
     return;
-  GST_INFO_OBJECT (self, "live session starts at %" GST_TIME_FORMAT,
-      GST_TIME_ARGS (point->running_time));
+  GST_INFO_OBJECT (self, "live session starts at %" GST_TIME_FORMAT "%s",
+      GST_TIME_ARGS (point->running_time), self->state == LINK_UP ? "" :
+      ", held until the link is up");
   self->need_start = FALSE;
   self->keyframe_requested = FALSE;
-  dashcam_gap_list_close (&self->gaps, point->running_time);
+  if (self->state == LINK_UP)
+    dashcam_gap_list_close (&self->gaps, point->running_time);
+  else
+    self->hold_rt = point->running_time;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -877,6 +887,11 @@ sender_thread (gpointer data)
           ever_up ? "reconnect" : "start", NULL, NULL);
       link = connect_live (self, &streamid);
       g_mutex_lock (&self->lock);
+      if (link == NULL && self->hold) {
+        /* what was held for the first session will not reach the server */
+        self->hold = FALSE;
+        flush_queue (self);
+      }
       if (link == NULL) {
         /* attempts start every backoff_us: a server that comes back is
          * found within one interval */
@@ -889,7 +904,18 @@ sender_thread (gpointer data)
       progress.handed = progress.acked = progress.dropped = progress.acks = 0;
       progress.progress_us = g_get_monotonic_time ();
       dashcam_ack_tracker_reset (&acks);
-      flush_queue (self);
+      if (self->hold && !self->need_start) {
+        /* the held first session goes out now, from its first keyframe;
+         * the state is up before the lock is released so that the
+         * streaming thread keeps appending to it */
+        GST_INFO_OBJECT (self, "sending the held session from %"
+            GST_TIME_FORMAT, GST_TIME_ARGS (self->hold_rt));
+        dashcam_gap_list_close (&self->gaps, self->hold_rt);
+        self->state = LINK_UP;
+      } else {
+        flush_queue (self);
+      }
+      self->hold = FALSE;
       memset (&self->live_stats, 0, sizeof (self->live_stats));
       g_free (self->live_streamid);
       self->live_streamid = g_strdup (streamid);
@@ -1556,6 +1582,8 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   self->reported_reason = DASHCAM_SRT_OK;
   self->need_start = TRUE;
   self->keyframe_requested = FALSE;
+  self->hold = TRUE;
+  self->hold_rt = GST_CLOCK_TIME_NONE;
   self->confirmed = GST_CLOCK_TIME_NONE;
   self->all_confirmed = FALSE;
   self->live_dropped_bytes = 0;

@@ -90,7 +90,11 @@ struct _GstSrtUploadSink
   guint64 queued_bytes;
   gboolean need_start;
   gboolean keyframe_requested;
-  gboolean session_starting;
+  /* until the first connection attempt ends, the first session is held
+   * in the queue from the first keyframe on, so that a server that is
+   * there from the start gets the stream from its first frame */
+  gboolean hold;
+  GstClockTime hold_rt;
   GstSrtUploadSinkLinkState state;
   DashcamSrtReason reason;
   GstSrtUploadSinkLinkState reported_state;
@@ -99,7 +103,6 @@ struct _GstSrtUploadSink
   DashcamGapList gaps;
   GstClockTime confirmed;
   gboolean all_confirmed;
-  GstClockTime last_sent_rt;
   DashcamSrtStats live_stats;
   guint64 live_dropped_bytes;
   guint n_pending;

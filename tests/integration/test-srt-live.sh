@@ -165,8 +165,23 @@ pass "every sender went up once and never down, no errors"
 
 # ---------------------------------------------------------------------------
 echo "== reference receiver: default streamid publish:{device}/{start}"
-mapfile -t names < <(ls "$srv/car42" 2>/dev/null)
-[ "${#names[@]}" -eq 1 ] || fail "expected one file in car42/, got: ${names[*]:-none}"
+# The session is held from the first keyframe while the first connection
+# is set up, so the receiver has the stream from its start; only when that
+# took longer than live-buffer-time did the first segment go through the
+# backlog (publish:car42/<segment>), and then it must be the recorded file.
+mapfile -t names < <(ls "$srv/car42" 2>/dev/null | grep -E '^[0-9]{8}-[0-9]{6}\.ts$')
+[ "${#names[@]}" -eq 1 ] || fail "expected one live file in car42/, got: $(ls "$srv/car42" 2>/dev/null | tr '\n' ' ')"
+for f in "$srv"/car42/*.ts; do
+  b=$(basename "$f")
+  [ "$b" = "${names[0]}" ] && continue
+  rec=""
+  for r in "$work/rec-ref/$b" "$work/rec-srs/$b"; do
+    # whole, or cut short by the end of the pipeline (sent again next run)
+    [ -f "$r" ] && cmp -s -n "$(stat -c %s "$f")" "$r" "$f" && rec=$r
+  done
+  [ -n "$rec" ] || fail "car42/$b is neither the live session nor (the start of) a recorded segment, byte for byte"
+  echo "   note: car42/$b came through the backlog: $(stat -c %s "$f") of the $(stat -c %s "$rec") bytes of $rec"
+done
 name=${names[0]%.ts}
 [[ "${names[0]}" =~ ^[0-9]{8}-[0-9]{6}\.ts$ ]] || fail "car42/${names[0]} is not named YYYYmmdd-HHMMSS.ts"
 t_name=$(date -u -d "${name:0:4}-${name:4:2}-${name:6:2} ${name:9:2}:${name:11:2}:${name:13:2}" +%s) ||
