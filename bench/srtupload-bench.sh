@@ -17,6 +17,9 @@
 #      - fakesink sync=false (the baseline: reading, parsing, pacing),
 #      - srtuploadsink (live only, no backlog-location),
 #      - srtsink (GStreamer's, caller mode, sync=false),
+#      - srt-live-transmit (Haivision's own sender: libsrt alone, the floor
+#        any libsrt-based sender stands on), fed by the same playback
+#        through a pipe (fdsink), both processes counted,
 #    the last two each to a fresh dashcam-ingest on 127.0.0.1. The CPU of a
 #    run is the process's user+sys time (/usr/bin/time); the sink's cost is
 #    the median over --reps runs minus the baseline's median, shown in % of
@@ -130,7 +133,7 @@ done
 # Environment
 
 for tool in gst-launch-1.0 gst-inspect-1.0 ffprobe stdbuf awk python3 \
-    mkfifo sha256sum /usr/bin/time; do
+    mkfifo sha256sum /usr/bin/time srt-live-transmit; do
   command -v "$tool" >/dev/null || die "$tool not found"
 done
 
@@ -377,14 +380,28 @@ run_play () {
       start_ingest "$dir/srv" 0 >&2
       sink=(srtsink "uri=srt://127.0.0.1:$ING_PORT?mode=caller"
           streamid=bench/srtsink sync=false) ;;
+    srt-live-transmit)
+      start_ingest "$dir/srv" 0 >&2
+      sink=(fdsink fd=1 sync=false) ;;
   esac
   [ "$name" = baseline ] || track "$ING_PID"
 
   T_COMM=() T_TICKS=()
-  /usr/bin/time -f '%e %U %S' -o "$dir/time" \
-      gst-launch-1.0 -q filesrc location="$in" ! \
-      tsparse set-timestamps=true ! clocksync ! "${sink[@]}" \
-      >"$dir/gst.log" 2>&1 &
+  if [ "$name" = srt-live-transmit ]; then
+    # libsrt alone, in Haivision's own sender, fed through a pipe by the
+    # same playback; /usr/bin/time counts both processes
+    /usr/bin/time -f '%e %U %S' -o "$dir/time" \
+        bash -c 'gst-launch-1.0 -q filesrc location="$1" ! \
+            tsparse set-timestamps=true ! clocksync ! fdsink fd=1 sync=false |
+          srt-live-transmit -q file://con \
+            "srt://127.0.0.1:$2?streamid=bench/slt"' _ "$in" "$ING_PORT" \
+        >"$dir/gst.log" 2>&1 &
+  else
+    /usr/bin/time -f '%e %U %S' -o "$dir/time" \
+        gst-launch-1.0 -q filesrc location="$in" ! \
+        tsparse set-timestamps=true ! clocksync ! "${sink[@]}" \
+        >"$dir/gst.log" 2>&1 &
+  fi
   tpid=$!
   track "$tpid"
   for ((i = 0; i < 200 && ${#cpid} == 0; i++)); do
@@ -394,7 +411,15 @@ run_play () {
   done
   [ -n "$cpid" ] && track "$cpid"
   while [ -n "$cpid" ] && kill -0 "$cpid" 2>/dev/null; do
-    sample_threads "$cpid"
+    if [ "$name" = srt-live-transmit ]; then
+      # the sampled process is srt-live-transmit, a child of bash -c
+      for i in $(cat "/proc/$cpid/task/$cpid/children" 2>/dev/null); do
+        case "$(cat "/proc/$i/comm" 2>/dev/null)" in srt-live-trans*)
+          sample_threads "$i" ;; esac
+      done
+    else
+      sample_threads "$cpid"
+    fi
     sleep 0.2
   done
   wait "$tpid" || rc=$?
@@ -415,7 +440,7 @@ run_play () {
 
 part1 () {
   local in="$RUN_DIR/in.ts" warm="$RUN_DIR/warm.ts" r k n name line
-  local -a contenders=(baseline srtuploadsink srtsink)
+  local -a contenders=(baseline srtuploadsink srtsink srt-live-transmit)
 
   [ -s "$SRC_TS" ] || make_source
   cp "$SRC_TS" "$in"
@@ -466,7 +491,7 @@ report1 () {
       "sink CPU s | sink % of one core | srtupload-* threads s |" \
       "SRT:* threads s | received MB | received / input | runs ok |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for name in baseline srtuploadsink srtsink; do
+  for name in baseline srtuploadsink srtsink srt-live-transmit; do
     cpu=$(awk -v c="$name" '$1 == c && $2 == 0 { print $4 }' "$P1_RESULTS" | median)
     range=$(awk -v c="$name" '$1 == c && $2 == 0 { print $4 }' "$P1_RESULTS" |
         sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
@@ -492,6 +517,8 @@ report1 () {
       label=$name
     fi
     [ "$name" = srtsink ] && label="srtsink (GStreamer)"
+    [ "$name" = srt-live-transmit ] &&
+      label="srt-live-transmit (libsrt alone, fed by a pipe)"
     echo "| $label | $cpu | $range | $wall | $pct | $sinkcpu | $sinkpct |" \
         "$elem | $srt | $recv | $ratio | $runs |"
   done
@@ -504,6 +531,12 @@ report1 () {
   else
     echo "**srtuploadsink: ${sinkpct}% of one core (target <= 1%: MISSED).**"
   fi
+  for name in srtsink srt-live-transmit; do
+    echo
+    echo "$name: $(awk -v c="$(awk -v n="$name" '$1 == n && $2 == 0 { print $4 }' \
+        "$P1_RESULTS" | median)" -v b="$base" -v d="$IN_DUR" 'BEGIN {
+        if (c == "nan" || b == "nan") print "nan"; else printf "%.2f", (c - b) / d * 100 }')% of one core."
+  done
   echo
 }
 

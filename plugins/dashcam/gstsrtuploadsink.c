@@ -18,7 +18,10 @@
  * drains. When the link is down or too slow, live data is dropped — the
  * recorder has it — and the running-time range is recorded as a gap. Every
  * live session starts with PAT, PMT and a keyframe (requested from
- * upstream), so the server can decode from its first byte. Going PLAYING
+ * upstream), so the server can decode from its first byte. While the
+ * first connection is being set up, the stream is held from its first
+ * keyframe (up to #GstSrtUploadSink:live-buffer-time), so a server that
+ * is reachable at start gets it from the first frame. Going PLAYING
  * never fails because the server is unreachable: the element reconnects
  * forever, with exponential backoff up to
  * #GstSrtUploadSink:reconnect-max-interval.
