@@ -96,8 +96,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
 /* a partial payload waits this long for more data before it is sent */
 #define CHUNK_MAX_AGE_US (10 * 1000)
 /* the sleeping sender is woken early once this many payloads wait; below
- * that it wakes every CHUNK_MAX_AGE_US, which bounds the added latency and
- * saves a thread wake-up per payload (~700 a second at 8 Mbit/s) */
+ * that it wakes when the oldest is CHUNK_MAX_AGE_US old, which bounds the
+ * added latency and saves a thread wake-up per payload (~700 a second at
+ * 8 Mbit/s) */
 #define WAKE_CHUNKS 8
 #define STATS_INTERVAL_US (100 * 1000)
 #define BACKLOG_POLL_US (500 * 1000)
@@ -605,7 +606,7 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
       self->segmenter.max_pts) : self->render_rt;
   GstSrtUploadSinkChunk *tail = g_queue_peek_tail (&self->chunks);
   GstSrtUploadSinkChunk *head;
-
+  gboolean was_empty = tail == NULL;
   gboolean filled = FALSE;
 
   while (len > 0) {
@@ -637,10 +638,11 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
     dashcam_gap_list_open (&self->gaps, head->running_time);
     flush_queue (self);
   }
-  /* wake the sender for a batch of whole payloads only (muxers push
-   * 188-byte buffers), and only when it sleeps: awake, it drains the
-   * queue */
-  if (filled && self->sender_waiting && self->chunks.length > WAKE_CHUNKS)
+  /* wake the sleeping sender (awake, it drains the queue) for a batch of
+   * whole payloads (muxers push 188-byte buffers), or when data arrives in
+   * an empty queue: it then sleeps until that payload is due */
+  if (self->sender_waiting && (was_empty || (filled
+              && self->chunks.length > WAKE_CHUNKS)))
     g_cond_broadcast (&self->cond);
 }
 
@@ -932,9 +934,15 @@ sender_thread (gpointer data)
 
     chunk = pop_ready_chunk (self);
     if (chunk == NULL && g_get_monotonic_time () < next_stats) {
+      GstSrtUploadSinkChunk *head = g_queue_peek_head (&self->chunks);
+      gint64 until = next_stats;
+
+      /* sleep until the statistics are due or the partial payload is old
+       * enough to go; new data wakes us (see queue_data()) */
+      if (head)
+        until = MIN (until, head->created_us + CHUNK_MAX_AGE_US);
       self->sender_waiting = TRUE;
-      g_cond_wait_until (&self->cond, &self->lock,
-          g_get_monotonic_time () + CHUNK_MAX_AGE_US);
+      g_cond_wait_until (&self->cond, &self->lock, until);
       self->sender_waiting = FALSE;
       continue;
     }
