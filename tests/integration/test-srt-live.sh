@@ -13,6 +13,9 @@
 # Streamids: by default the reference receiver files the session under
 # car42/YYYYmmdd-HHMMSS.ts, a UTC time within a few seconds of the
 # pipeline's start; with the SRS-style format under live/car42.ts.
+# Last, a file played in real time into srtuploadsink while the receiver
+# only starts 0.4 s later: the first session is held from the file's first
+# keyframe while connecting, and the server gets every frame of it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -209,3 +212,36 @@ echo "== third-party listeners"
 check_received "srt-live-transmit" "$work/slt.ts"
 check_received "ffmpeg" "$work/ffmpeg.ts"
 check_received "srtsrc" "$work/srtsrc.ts"
+
+# ---------------------------------------------------------------------------
+# A source whose first keyframe reaches the sink before the SRT connection
+# is up (a file played in real time; no keyframe can be requested from
+# it): the session is held from that keyframe while connecting, so the
+# server gets every frame, not only those from the second GOP on.
+echo "== first session held while the first connection is set up"
+gst-launch-1.0 -q videotestsrc num-buffers=90 pattern=ball ! \
+  video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! \
+  x264enc speed-preset=ultrafast key-int-max=30 ! h264parse ! mpegtsmux ! \
+  filesink location="$work/held-in.ts" >/dev/null 2>&1 || fail "encoding the input failed"
+# The receiver starts 0.4 s after the pipeline: the first attempt (which
+# waits up to 3 s) connects at one of its handshake retransmissions, well
+# within live-buffer-time (3 s here, so that a slow machine has room).
+srv2=$work/srv2
+port2=$(free_udp_port)
+timeout 30 gst-launch-1.0 -q filesrc location="$work/held-in.ts" ! \
+  tsparse set-timestamps=true ! clocksync ! \
+  srtuploadsink uri="srt://127.0.0.1:$port2" streamid-format=held/{device} \
+    device-id=car42 live-buffer-time=3000000000 >"$work/held.log" 2>&1 &
+HELD_PID=$!; track $HELD_PID
+sleep 0.4
+start_ingest "$srv2" "$port2"
+track "$ING_PID"
+rc=0
+wait_exit "$HELD_PID" 30 || rc=$?
+[ "$rc" -eq 0 ] || fail "the file pipeline failed (exit status $rc): $(tail -3 "$work/held.log")"
+wait_for_line "$srv2.log" 'close id=1 ' 10 || fail "dashcam-ingest did not see the caller leave: $(cat "$srv2.log")"
+n_in=$(ts_frames "$work/held-in.ts")
+n=$(ts_frames "$srv2/held/car42.ts")
+[ "$n" -eq "$n_in" ] || fail "the server got $n of the $n_in frames of the file"
+ts_decodes "$srv2/held/car42.ts" || fail "held/car42.ts does not decode"
+pass "all $n frames of the file arrived live, from its first keyframe"
