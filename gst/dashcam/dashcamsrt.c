@@ -13,14 +13,21 @@
 #include "dashcamsrt.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <srt/srt.h>
 
 struct _DashcamSrtLink
 {
   SRTSOCKET sock;
   gint idle_timeout_ms;
+  /* the UDP socket we gave libsrt (it owns it), or -1 */
+  gint udp;
+  /* its receive timeout as libsrt set it, restored before closing */
+  struct timeval udp_timeout;
 };
 
 static gpointer
@@ -93,6 +100,42 @@ configure (SRTSOCKET s, const DashcamSrtConfig * c)
   return ok;
 }
 
+/* A UDP socket for libsrt to use instead of one of its own, bound like
+ * its own (any address, any port), so that the receive timeout can be
+ * changed once connected. -1 if that fails: libsrt then makes its own. */
+static gint
+acquire_udp (SRTSOCKET s, gint family)
+{
+  struct sockaddr_storage any = { 0, };
+  socklen_t len;
+  gint fd;
+
+  if (family == AF_INET6) {
+    struct sockaddr_in6 *a = (struct sockaddr_in6 *) &any;
+
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_any;
+    len = sizeof (*a);
+  } else if (family == AF_INET) {
+    struct sockaddr_in *a = (struct sockaddr_in *) &any;
+
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl (INADDR_ANY);
+    len = sizeof (*a);
+  } else {
+    return -1;
+  }
+  fd = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0)
+    return -1;
+  if (bind (fd, (struct sockaddr *) &any, len) != 0
+      || srt_bind_acquire (s, fd) == SRT_ERROR) {
+    close (fd);
+    return -1;
+  }
+  return fd;
+}
+
 static DashcamSrtReason
 classify_connect_error (SRTSOCKET s, gint err, gchar ** detail)
 {
@@ -128,6 +171,7 @@ dashcam_srt_link_connect (const DashcamSrtConfig * config,
   gchar port[8];
   SRTSOCKET s;
   DashcamSrtLink *link;
+  gint udp = -1;
 
   g_once (&once, srt_init_once, NULL);
   if (detail)
@@ -154,8 +198,11 @@ dashcam_srt_link_connect (const DashcamSrtConfig * config,
     freeaddrinfo (res);
     return NULL;
   }
+  if (config->receive_poll_ms > 0)
+    udp = acquire_udp (s, res->ai_family);
   if (srt_connect (s, res->ai_addr, res->ai_addrlen) == SRT_ERROR) {
     *reason = classify_connect_error (s, srt_getlasterror (NULL), detail);
+    /* also releases the UDP socket */
     srt_close (s);
     freeaddrinfo (res);
     return NULL;
@@ -165,6 +212,23 @@ dashcam_srt_link_connect (const DashcamSrtConfig * config,
   link = g_new0 (DashcamSrtLink, 1);
   link->sock = s;
   link->idle_timeout_ms = config->idle_timeout_ms;
+  link->udp = -1;
+  if (udp >= 0) {
+    /* libsrt's receiving thread reads this socket with a timeout of a
+     * scheduler tick, ~100 idle wake-ups a second per connection, which
+     * cost as much CPU here as the data. A sender only gets control
+     * packets, and each one wakes the thread anyway: its timers (keepalive
+     * 1 s, peer idle timeout) only need a coarser pace. */
+    struct timeval tv = { config->receive_poll_ms / 1000,
+      (config->receive_poll_ms % 1000) * 1000
+    };
+    socklen_t len = sizeof (link->udp_timeout);
+
+    if (getsockopt (udp, SOL_SOCKET, SO_RCVTIMEO, &link->udp_timeout,
+            &len) == 0
+        && setsockopt (udp, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv)) == 0)
+      link->udp = udp;
+  }
   *reason = DASHCAM_SRT_OK;
   return link;
 }
@@ -232,6 +296,11 @@ dashcam_srt_link_close (DashcamSrtLink * link)
 {
   if (link == NULL)
     return;
+  /* libsrt's thread notices the closing at its next wake-up: give it
+   * back its own pace first */
+  if (link->udp >= 0)
+    setsockopt (link->udp, SOL_SOCKET, SO_RCVTIMEO, &link->udp_timeout,
+        sizeof (link->udp_timeout));
   srt_close (link->sock);
   g_free (link);
 }

@@ -44,6 +44,10 @@ const gchar *dashcam_srt_reason_to_string (DashcamSrtReason reason);
  * @max_bw: SRTO_MAXBW in bytes per second (0 = libsrt default)
  * @reliable: turn too-late packet drop off (SRTO_TLPKTDROP), for data that
  *   must arrive whole rather than in time
+ * @receive_poll_ms: once connected, how long libsrt's receiving thread may
+ *   wait on the UDP socket when nothing arrives (0 = libsrt's own, about a
+ *   scheduler tick). A sender only receives control packets, each of which
+ *   wakes that thread anyway; the timeout only paces its idle wake-ups.
  */
 typedef struct
 {
@@ -58,6 +62,7 @@ typedef struct
   gint send_timeout_ms;
   gint64 max_bw;
   gboolean reliable;
+  gint receive_poll_ms;
 } DashcamSrtConfig;
 
 /**
