@@ -100,7 +100,14 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
  * added latency and saves a thread wake-up per payload (~700 a second at
  * 8 Mbit/s) */
 #define WAKE_CHUNKS 8
+/* libsrt's counters are read when a payload is sent this long after the
+ * last reading, and by a timer twice as long when nothing is sent */
 #define STATS_INTERVAL_US (100 * 1000)
+/* how long libsrt's receiving thread of the live connection may wait for
+ * a packet (see DashcamSrtConfig) */
+#ifndef LIVE_RECEIVE_POLL_MS
+#define LIVE_RECEIVE_POLL_MS 50
+#endif
 #define BACKLOG_POLL_US (500 * 1000)
 #define MIN_AUTO_BITRATE (2 * 1000 * 1000)
 
@@ -615,6 +622,7 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
     if (tail == NULL || tail->len == DASHCAM_SRT_PAYLOAD_SIZE) {
       tail = g_new (GstSrtUploadSinkChunk, 1);
       tail->len = 0;
+      tail->complete = FALSE;
       tail->created_us = g_get_monotonic_time ();
       g_queue_push_tail (&self->chunks, tail);
     }
@@ -638,12 +646,12 @@ queue_data (GstSrtUploadSink * self, const guint8 * data, gsize len)
     dashcam_gap_list_open (&self->gaps, head->running_time);
     flush_queue (self);
   }
-  /* wake the sleeping sender (awake, it drains the queue) for a batch of
-   * whole payloads (muxers push 188-byte buffers), or when data arrives in
-   * an empty queue: it then sleeps until that payload is due */
-  if (self->sender_waiting && (was_empty || (filled
-              && self->chunks.length > WAKE_CHUNKS)))
-    g_cond_broadcast (&self->cond);
+  /* the sleeping sender (awake, it drains the queue) is woken at the end
+   * of the buffer (see render()) for a batch of whole payloads (muxers push
+   * 188-byte buffers), or when data arrives in an empty queue: it then
+   * sleeps until that payload is due */
+  if (was_empty || (filled && self->chunks.length > WAKE_CHUNKS))
+    self->wake_sender = TRUE;
 }
 
 /* Segmenter callback, streaming thread, with lock. */
@@ -857,8 +865,8 @@ pop_ready_chunk (GstSrtUploadSink * self)
 
   if (head == NULL)
     return NULL;
-  if (head->len < DASHCAM_SRT_PAYLOAD_SIZE && self->chunks.length == 1
-      && !self->eos
+  if (head->len < DASHCAM_SRT_PAYLOAD_SIZE && !head->complete
+      && self->chunks.length == 1 && !self->eos
       && g_get_monotonic_time () - head->created_us < CHUNK_MAX_AGE_US)
     return NULL;
   self->queued_bytes -= head->len;
@@ -933,9 +941,10 @@ sender_thread (gpointer data)
     }
 
     chunk = pop_ready_chunk (self);
-    if (chunk == NULL && g_get_monotonic_time () < next_stats) {
+    if (chunk == NULL
+        && g_get_monotonic_time () < next_stats + STATS_INTERVAL_US) {
       GstSrtUploadSinkChunk *head = g_queue_peek_head (&self->chunks);
-      gint64 until = next_stats;
+      gint64 until = next_stats + STATS_INTERVAL_US;
 
       /* sleep until the statistics are due or the partial payload is old
        * enough to go; new data wakes us (see queue_data()) */
@@ -1521,6 +1530,7 @@ validate_settings (GstSrtUploadSink * self)
    * late packets still acknowledges them, and the segment would count as
    * uploaded with holes. No drop, and room for queues on a slow link. */
   self->backlog_config.reliable = TRUE;
+  self->live_config.receive_poll_ms = LIVE_RECEIVE_POLL_MS;
   self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
       2000);
   /* the query may have set it: check after parsing */
@@ -1586,6 +1596,7 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   g_mutex_lock (&self->lock);
   self->running = TRUE;
   self->eos = FALSE;
+  self->wake_sender = FALSE;
   self->state = LINK_CONNECTING;
   self->reason = DASHCAM_SRT_OK;
   /* the first attempt is reported as connecting */
@@ -1694,7 +1705,7 @@ gst_srt_upload_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
   GstClockTime rt = buffer_running_time (sink, buffer);
-  gboolean request_keyframe = FALSE;
+  gboolean request_keyframe = FALSE, wake;
   GstMapInfo map;
 
   if (!gst_buffer_map (buffer, &map, GST_MAP_READ)) {
@@ -1714,8 +1725,24 @@ gst_srt_upload_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   dashcam_segmenter_push (&self->segmenter, map.data, map.size, rt);
   if (self->state != LINK_UP)
     dashcam_gap_list_open (&self->gaps, self->confirmed);
+  if (map.size >= DASHCAM_SRT_PAYLOAD_SIZE) {
+    GstSrtUploadSinkChunk *tail = g_queue_peek_tail (&self->chunks);
+
+    /* upstream writes in big units (a parser, a file): the end of one is
+     * a boundary worth sending at once, rather than waiting for the next
+     * buffer to fill the payload */
+    if (tail)
+      tail->complete = TRUE;
+  }
+  wake = self->sender_waiting && self->wake_sender;
+  self->wake_sender = FALSE;
   g_mutex_unlock (&self->lock);
   gst_buffer_unmap (buffer, &map);
+
+  /* once per buffer, and after unlocking: the sender does not wake up
+   * only to wait for the lock */
+  if (wake)
+    g_cond_broadcast (&self->cond);
 
   /* a new live session wants a keyframe now, not at the end of the GOP */
   if (request_keyframe)

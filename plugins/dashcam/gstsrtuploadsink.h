@@ -59,6 +59,7 @@ typedef struct
   gsize len;
   GstClockTime running_time;
   gint64 created_us;
+  gboolean complete;            /* may go before it is full */
 } GstSrtUploadSinkChunk;
 
 struct _GstSrtUploadSink
@@ -85,6 +86,7 @@ struct _GstSrtUploadSink
   GCond cond;
   gboolean running;
   gboolean sender_waiting;
+  gboolean wake_sender;
   gboolean eos;
   GQueue chunks;
   guint64 queued_bytes;
