@@ -37,6 +37,13 @@
 #    the last ~latency of data (received column: ~99.8%); srtuploadsink
 #    waits for the acknowledgements and lingers, hence its longer wall time.
 #
+#    Then the same senders connected for IDLE_S (20) seconds with nothing
+#    to send (srtuploadsink and srtsink behind an appsrc that never pushes,
+#    srt-live-transmit reading a silent FIFO): CPU of the process and of
+#    its thread groups between two samples taken after the receiver logged
+#    the connection. What libsrt costs when it only waits is a floor under
+#    the streaming numbers.
+#
 # 2. Backlog drain rate against backlog-max-bitrate B (2 and 8 Mbit/s). A
 #    live dashcam pipeline (tee to looprecsink with 3 s segments and to
 #    srtuploadsink, as lib.sh's run_dashcam) streams to a port where nothing
@@ -548,6 +555,122 @@ report1 () {
 }
 
 # ---------------------------------------------------------------------------
+# Part 1b: connected and idle
+
+IDLE_S=20
+
+# Ticks of process $1 (all its threads) and of its thread groups; prints
+# "total srt elem".
+idle_sample () {
+  local total
+  total=$(awk '{ sub(/^.*\) /, ""); split($0, f, " "); print f[12] + f[13] }' \
+      "/proc/$1/stat" 2>/dev/null || echo 0)
+  T_COMM=() T_TICKS=()
+  sample_threads "$1"
+  echo "$total $(thread_cpu SRT:) $(thread_cpu srtupload)"
+}
+
+# run_idle NAME: sets RESULT to "ok total_s srt_s elem_s" over IDLE_S.
+run_idle () {
+  local name=$1 dir="$RUN_DIR/p1b/$1" pid spid="" i ok=0 a b
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  start_ingest "$dir/srv" 0 >&2
+  track "$ING_PID"
+  case "$name" in
+    srtuploadsink|srtsink)
+      local -a sink=(srtuploadsink "uri=srt://127.0.0.1:$ING_PORT"
+          device-id=car42)
+      [ "$name" = srtsink ] &&
+        sink=(srtsink "uri=srt://127.0.0.1:$ING_PORT?mode=caller"
+            streamid=bench/srtsink)
+      gst-launch-1.0 -q appsrc is-live=true \
+          caps=video/mpegts,systemstream=true,packetsize=188 ! \
+          "${sink[@]}" >"$dir/gst.log" 2>&1 &
+      pid=$!
+      track "$pid" ;;
+    srt-live-transmit)
+      mkfifo "$dir/fifo"
+      srt-live-transmit -q file://con \
+          "srt://127.0.0.1:$ING_PORT?streamid=bench/slt" <"$dir/fifo" \
+          >"$dir/gst.log" 2>&1 &
+      pid=$!
+      track "$pid"
+      # holds the FIFO open without writing
+      sleep $((IDLE_S + 30)) >"$dir/fifo" &
+      spid=$!
+      track "$spid" ;;
+  esac
+  for ((i = 0; i < 500; i++)); do
+    grep -q '^connect id=' "$dir/srv.log" 2>/dev/null && { ok=1; break; }
+    sleep 0.01
+  done
+  if [ "$ok" = 1 ]; then
+    sleep 1
+    a=$(idle_sample "$pid")
+    sleep "$IDLE_S"
+    b=$(idle_sample "$pid")
+    kill -0 "$pid" 2>/dev/null || ok=0
+  fi
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_pid "$pid" 5 || true
+  if [ -n "$spid" ]; then
+    kill -TERM "$spid" 2>/dev/null || true
+    wait_pid "$spid" 5 || true
+  fi
+  stop_ingest "$dir/srv.log"
+  if [ "$ok" = 1 ]; then
+    RESULT="1 $(awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " ");
+        split(b, y, " ");
+        printf "%.2f %.2f %.2f", (y[1] - x[1]) / '"$CLK_TCK"', y[2] - x[2],
+            y[3] - x[3] }')"
+  else
+    log "$name: no idle connection measured (see $dir)"
+    RESULT="0 nan nan nan"
+  fi
+}
+
+part1b () {
+  local name
+  P1B_RESULTS="$RUN_DIR/p1b.results"
+  : >"$P1B_RESULTS"
+  for name in srtuploadsink srtsink srt-live-transmit; do
+    run_idle "$name"
+    log "part 1b: $name idle ${IDLE_S} s: ok total srt elem = $RESULT"
+    echo "$name $RESULT" >>"$P1B_RESULTS"
+  done
+}
+
+report1b () {
+  local name ok total srt elem label
+  echo "### 1b. Connected, nothing to send, ${IDLE_S} s"
+  echo
+  echo "The senders of part 1 connected to dashcam-ingest, idle" \
+      "(srtuploadsink and srtsink behind an appsrc that never pushes," \
+      "srt-live-transmit reading a silent FIFO); CPU between two samples" \
+      "${IDLE_S} s apart, in % of one core."
+  echo
+  echo "| sender | process CPU s | % of one core | SRT:* threads s |" \
+      "SRT:* % of one core | srtupload-* threads s |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  while read -r name ok total srt elem; do
+    label=$name
+    [ "$name" = srtsink ] && label="srtsink (GStreamer)"
+    [ "$name" = srt-live-transmit ] &&
+      label="srt-live-transmit (libsrt alone)"
+    if [ "$ok" != 1 ]; then
+      echo "| $label | failed | | | | |"
+      continue
+    fi
+    echo "| $label | $total | $(awk -v t="$total" -v d="$IDLE_S" \
+        'BEGIN { printf "%.2f%%", t / d * 100 }') | $srt |" \
+        "$(awk -v t="$srt" -v d="$IDLE_S" \
+        'BEGIN { printf "%.2f%%", t / d * 100 }') | $elem |"
+  done <"$P1B_RESULTS"
+  echo
+}
+
+# ---------------------------------------------------------------------------
 # Parts 2 and 3: the live dashcam pipeline
 
 # Video of run_dashcam (lib.sh) and the bigger variant for part 2.
@@ -850,6 +973,7 @@ report3 () {
 LOAD_START=$(uptime)
 T_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 part1
+part1b
 part2
 part3
 LOAD_END=$(uptime)
@@ -870,6 +994,7 @@ report () {
   echo "- uptime at end: $LOAD_END"
   echo
   report1
+  report1b
   report2
   report3
 }
