@@ -105,9 +105,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
 #define STATS_INTERVAL_US (100 * 1000)
 /* how long libsrt's receiving thread of the live connection may wait for
  * a packet (see DashcamSrtConfig) */
-#ifndef LIVE_RECEIVE_POLL_MS
 #define LIVE_RECEIVE_POLL_MS 50
-#endif
 #define BACKLOG_POLL_US (500 * 1000)
 #define MIN_AUTO_BITRATE (2 * 1000 * 1000)
 
@@ -947,7 +945,7 @@ sender_thread (gpointer data)
       gint64 until = next_stats + STATS_INTERVAL_US;
 
       /* sleep until the statistics are due or the partial payload is old
-       * enough to go; new data wakes us (see queue_data()) */
+       * enough to go; new data wakes us (see render()) */
       if (head)
         until = MIN (until, head->created_us + CHUNK_MAX_AGE_US);
       self->sender_waiting = TRUE;
@@ -1731,8 +1729,10 @@ gst_srt_upload_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     /* upstream writes in big units (a parser, a file): the end of one is
      * a boundary worth sending at once, rather than waiting for the next
      * buffer to fill the payload */
-    if (tail)
+    if (tail) {
       tail->complete = TRUE;
+      self->wake_sender = TRUE;
+    }
   }
   wake = self->sender_waiting && self->wake_sender;
   self->wake_sender = FALSE;
