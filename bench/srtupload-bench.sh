@@ -6,6 +6,7 @@
 #   bench/srtupload-bench.sh [--seconds N] [--out FILE] [--reps R]
 #                            [--outage S] [--restarts K] [--build-dir DIR]
 #                            [--work DIR] [--tmp DIR] [--keep]
+#                            [--parts LIST]
 #
 # Three measurements, each printed as a markdown table:
 #
@@ -17,13 +18,21 @@
 #      - fakesink sync=false (the baseline: reading, parsing, pacing),
 #      - srtuploadsink (live only, no backlog-location),
 #      - srtsink (GStreamer's, caller mode, sync=false),
-#      - srt-live-transmit (Haivision's own sender: libsrt alone, the floor
-#        any libsrt-based sender stands on), fed by the same playback
-#        through a pipe (fdsink), both processes counted,
-#    the last two each to a fresh dashcam-ingest on 127.0.0.1. The CPU of a
-#    run is the process's user+sys time (/usr/bin/time); the sink's cost is
-#    the median over --reps runs minus the baseline's median, shown in % of
-#    one core over the N seconds of video (target for srtuploadsink: <= 1%).
+#      - srt-live-transmit (Haivision's own sender), fed by the same
+#        playback through a pipe (fdsink), both processes counted,
+#    the last three each to a fresh dashcam-ingest on 127.0.0.1. The CPU of
+#    a run is the process's user+sys time (/usr/bin/time); the sink's cost
+#    is the median over --reps runs minus the baseline's median, shown in %
+#    of one core over the N seconds of video (target for srtuploadsink:
+#    <= 1%).
+#    A fifth row is the floor under any libsrt sender: srt-floor-sender
+#    (bench/srt-floor-sender.c, built with the project) connects with the
+#    same library code as srtuploadsink's live link and hands the same file
+#    to libsrt in 1316-byte messages from its one thread, paced at the
+#    file's bitrate in FLOOR_HZ (15) bursts a second, which is how the
+#    playback above delivers it (clocksync releases ~15 bursts a second
+#    of this input). No GStreamer, no queue, no thread of its own: its
+#    whole process CPU is what libsrt and the kernel cost for the stream.
 #    The threads of each run are also sampled every 0.2 s from
 #    /proc/PID/task/*/stat: the element's own threads (srtupload-*) and
 #    libsrt's (SRT:*), a lower bound (the last 0.2 s are not seen) that
@@ -89,6 +98,7 @@ WORK_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/gst-dashcam-bench"
 TMP_BASE=/dev/shm
 KEEP=
 BITRATES=(2000000 8000000)
+PARTS="1 1b 2 3"
 
 usage () {
   sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -103,6 +113,7 @@ usage () {
   --work DIR       cache for the encoded input (default: $WORK_DIR)
   --tmp DIR        directory for the run's files (default: $TMP_BASE)
   --keep           keep the run directory (logs, recordings) for inspection
+  --parts LIST     which measurements, comma-separated (default: 1,1b,2,3)
 EOF
 }
 
@@ -126,6 +137,7 @@ while [ $# -gt 0 ]; do
     --work) WORK_DIR=${2:?}; shift 2 ;;
     --tmp) TMP_BASE=${2:?}; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --parts) PARTS=${2:?}; PARTS=${PARTS//,/ }; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -146,10 +158,13 @@ done
 
 PLUGIN_SO="$BUILD_DIR/plugins/dashcam/libgstdashcam.so"
 INGEST_BIN="$BUILD_DIR/tools/dashcam-ingest"
+FLOOR_BIN="$BUILD_DIR/bench/srt-floor-sender"
 [ -f "$PLUGIN_SO" ] ||
   die "$PLUGIN_SO missing: build first (ninja -C $BUILD_DIR)"
 [ -x "$INGEST_BIN" ] ||
   die "$INGEST_BIN missing: build first (ninja -C $BUILD_DIR)"
+[ -x "$FLOOR_BIN" ] ||
+  die "$FLOOR_BIN missing: build first (ninja -C $BUILD_DIR)"
 [ -d "$TMP_BASE" ] || die "$TMP_BASE is not a directory"
 TMP_FS=$(stat -f -c %T "$TMP_BASE")
 CLK_TCK=$(getconf CLK_TCK)
@@ -199,7 +214,7 @@ trap 'exit 130' INT TERM
 # change the plugin or the receiver under us.
 mkdir -p "$RUN_DIR/plugin" "$RUN_DIR/bin"
 cp "$PLUGIN_SO" "$RUN_DIR/plugin/"
-cp "$INGEST_BIN" "$RUN_DIR/bin/"
+cp "$INGEST_BIN" "$FLOOR_BIN" "$RUN_DIR/bin/"
 SOURCE_ID=unknown
 if git -C "$SRC_DIR" rev-parse --short HEAD >/dev/null 2>&1; then
   SOURCE_ID=$(git -C "$SRC_DIR" rev-parse --short HEAD)
@@ -339,6 +354,10 @@ make_source () {
 # ---------------------------------------------------------------------------
 # Part 1: CPU of live streaming
 
+# Bursts a second of the libsrt floor sender: what clocksync does with the
+# 8 Mbit/s input (its thread waits ~15 times a second).
+FLOOR_HZ=15
+
 # Per-thread CPU ticks of the last sample: TID -> comm, TID -> ticks.
 declare -A T_COMM T_TICKS
 
@@ -390,6 +409,8 @@ run_play () {
     srt-live-transmit)
       start_ingest "$dir/srv" 0 >&2
       sink=(fdsink fd=1 sync=false) ;;
+    srt-floor)
+      start_ingest "$dir/srv" 0 >&2 ;;
   esac
   [ "$name" = baseline ] || track "$ING_PID"
 
@@ -407,6 +428,11 @@ run_play () {
             tsparse set-timestamps=true ! clocksync ! \
             fdsink fd=1 sync=false >"$3"
           sleep 0.5; kill -INT $s; wait $s' _ "$in" "$ING_PORT" "$dir/fifo" \
+        >"$dir/gst.log" 2>&1 &
+  elif [ "$name" = srt-floor ]; then
+    /usr/bin/time -f '%e %U %S' -o "$dir/time" \
+        "$RUN_DIR/bin/srt-floor-sender" --port "$ING_PORT" \
+        --seconds "$IN_SECS" --hz "$FLOOR_HZ" --streamid bench/floor "$in" \
         >"$dir/gst.log" 2>&1 &
   else
     /usr/bin/time -f '%e %U %S' -o "$dir/time" \
@@ -452,7 +478,8 @@ run_play () {
 
 part1 () {
   local in="$RUN_DIR/in.ts" warm="$RUN_DIR/warm.ts" r k n name line
-  local -a contenders=(baseline srtuploadsink srtsink srt-live-transmit)
+  local -a contenders=(baseline srtuploadsink srtsink srt-live-transmit
+      srt-floor)
 
   [ -s "$SRC_TS" ] || make_source
   cp "$SRC_TS" "$in"
@@ -468,7 +495,7 @@ part1 () {
 
   log "part 1: warm-up round"
   for name in "${contenders[@]}"; do
-    run_play "$name" "$warm"
+    IN_SECS=2 run_play "$name" "$warm"
     [ "${RESULT%% *}" = 0 ] || log "warm-up: $name failed"
   done
   P1_RESULTS="$RUN_DIR/p1.results"
@@ -503,7 +530,7 @@ report1 () {
       "sink CPU s | sink % of one core | srtupload-* threads s |" \
       "SRT:* threads s | received MB | received / input | runs ok |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for name in baseline srtuploadsink srtsink srt-live-transmit; do
+  for name in baseline srtuploadsink srtsink srt-live-transmit srt-floor; do
     cpu=$(awk -v c="$name" '$1 == c && $2 == 0 { print $4 }' "$P1_RESULTS" | median)
     range=$(awk -v c="$name" '$1 == c && $2 == 0 { print $4 }' "$P1_RESULTS" |
         sort -g | awk 'NR == 1 { lo = $1 } { hi = $1 }
@@ -519,6 +546,12 @@ report1 () {
     if [ "$name" = baseline ]; then
       sinkcpu="-" sinkpct="-" label="baseline (fakesink sync=false)"
       recv="-" ratio="-"
+    elif [ "$name" = srt-floor ]; then
+      # no playback to take away: the whole process is the sender
+      sinkcpu=$cpu sinkpct=$pct
+      recv=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+      ratio=$(awk -v b="$bytes" -v i="$IN_BYTES" 'BEGIN { printf "%.1f%%", b / i * 100 }')
+      label="libsrt floor (srt-floor-sender, ${FLOOR_HZ} bursts/s)"
     else
       sinkcpu=$(awk -v c="$cpu" -v b="$base" 'BEGIN {
           if (c == "nan" || b == "nan") print "nan"; else printf "%.2f", c - b }')
@@ -549,6 +582,9 @@ report1 () {
         "$P1_RESULTS" | median)" -v b="$base" -v d="$IN_DUR" 'BEGIN {
         if (c == "nan" || b == "nan") print "nan"; else printf "%.2f", (c - b) / d * 100 }')%"
   done
+  cmp="$cmp, libsrt floor $(awk -v c="$(awk '$1 == "srt-floor" && $2 == 0 { print $4 }' \
+      "$P1_RESULTS" | median)" -v d="$IN_DUR" 'BEGIN {
+      if (c == "nan") print "nan"; else printf "%.2f", c / d * 100 }')%"
   echo
   echo "Same measure for the other libsrt senders: ${cmp#, }."
   echo
@@ -972,17 +1008,21 @@ report3 () {
 
 LOAD_START=$(uptime)
 T_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-part1
-part1b
-part2
-part3
+want () { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
+for p in $PARTS; do
+  case "$p" in 1|1b|2|3) ;; *) die "--parts: unknown part \"$p\"" ;; esac
+done
+want 1 && part1
+want 1b && part1b
+want 2 && part2
+want 3 && part3
 LOAD_END=$(uptime)
 
 report () {
   echo "## srtuploadsink benchmark, $T_START"
   echo
   echo "- command: \`bench/srtupload-bench.sh --seconds $SECONDS_N --reps $REPS" \
-      "--outage $OUTAGE --restarts $RESTARTS\`"
+      "--outage $OUTAGE --restarts $RESTARTS --parts ${PARTS// /,}\`"
   echo "- machine: $(nproc) cores, $(uname -sr);" \
       "GStreamer $(gst-launch-1.0 --version | awk 'NR == 2 { print $2 }')," \
       "libsrt $(pkg-config --modversion srt 2>/dev/null || echo '?')"
@@ -993,10 +1033,10 @@ report () {
   echo "- uptime at start: $LOAD_START"
   echo "- uptime at end: $LOAD_END"
   echo
-  report1
-  report1b
-  report2
-  report3
+  if want 1; then report1; fi
+  if want 1b; then report1b; fi
+  if want 2; then report2; fi
+  if want 3; then report3; fi
 }
 
 report >"$RUN_DIR/report.md"
