@@ -220,8 +220,8 @@ if git -C "$SRC_DIR" rev-parse --short HEAD >/dev/null 2>&1; then
   SOURCE_ID=$(git -C "$SRC_DIR" rev-parse --short HEAD)
   # Read-only git: --no-optional-locks keeps it from refreshing the index.
   git --no-optional-locks -C "$SRC_DIR" diff --quiet HEAD -- gst plugins \
-      tools 2>/dev/null ||
-    SOURCE_ID="$SOURCE_ID + uncommitted changes in gst/ plugins/ tools/"
+      tools bench/srt-floor-sender.c 2>/dev/null ||
+    SOURCE_ID="$SOURCE_ID + uncommitted changes in the measured code"
 fi
 PLUGIN_ID="sha256 $(sha256sum "$RUN_DIR/plugin/libgstdashcam.so" | cut -c1-12),\
  built $(date -u -r "$PLUGIN_SO" +%Y-%m-%dT%H:%M:%SZ)"
