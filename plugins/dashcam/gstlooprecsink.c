@@ -905,12 +905,55 @@ maybe_request_keyframe (GstLoopRecSink * self)
     return;
   start = dashcam_segmenter_pts_to_running_time (&self->segmenter,
       self->segmenter.start.pts);
-  if (GST_CLOCK_TIME_IS_VALID (start))
-    request_keyframe (self, start + self->keyframe_target -
-        DASHCAM_SPLIT_TOLERANCE);
+  if (GST_CLOCK_TIME_IS_VALID (start)) {
+    /* on the encoder's clock, which can run ahead of ours (see
+     * note_key_unit()) */
+    gint64 rt = (gint64) (start + self->keyframe_target -
+        DASHCAM_SPLIT_TOLERANCE) + self->keyframe_rt_skew;
+
+    self->keyframe_asked_rt = MAX (rt, 0);
+    self->keyframe_asked_duration = self->keyframe_target;
+    request_keyframe (self, self->keyframe_asked_rt);
+  }
   self->keyframe_overrun = self->keyframe_target +
       MAX (2 * self->segmenter.frame_duration, 50 * GST_MSECOND);
   self->keyframe_target = 0;
+}
+
+/* A downstream force-key-unit event: the encoder forced a keyframe, which
+ * comes next. Its running time is the encoder's, and ours (derived from
+ * the muxer's timestamps, which count from the muxer's start rather than
+ * the first frame's capture) can be behind it by up to a frame or more: the
+ * keyframe asked for at the target can then land a frame early on our
+ * clock. When it is the one asked for, the segment ends there, and the
+ * difference of the two clocks is learnt at the split so that the next
+ * request lands on the target. */
+static void
+note_key_unit (GstLoopRecSink * self, GstEvent * event)
+{
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  guint64 duration, early;
+
+  if (!gst_video_event_parse_downstream_force_key_unit (event, NULL, NULL,
+          &rt, NULL, NULL) || !GST_CLOCK_TIME_IS_VALID (rt))
+    return;
+  g_rec_mutex_lock (&self->state_lock);
+  if (self->segment.name && GST_CLOCK_TIME_IS_VALID (self->keyframe_asked_rt)
+      && rt >= self->keyframe_asked_rt) {
+    duration = dashcam_segmenter_current_duration (&self->segmenter);
+    early = self->segmenter.frame_duration + DASHCAM_SPLIT_TOLERANCE;
+    /* never more than a frame short of the target */
+    if (duration + early >= self->keyframe_asked_duration) {
+      GST_DEBUG_OBJECT (self, "the keyframe asked for comes at %"
+          GST_TIME_FORMAT " upstream, after %" GST_TIME_FORMAT,
+          GST_TIME_ARGS (rt), GST_TIME_ARGS (duration));
+      dashcam_segmenter_request_split (&self->segmenter);
+      self->keyframe_answered = TRUE;
+      self->keyframe_answer_rt = rt;
+    }
+    self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
+  }
+  g_rec_mutex_unlock (&self->state_lock);
 }
 
 /* How long the segment starting now at @wall_us should be. */
@@ -1017,7 +1060,7 @@ split_reason (GstLoopRecSink * self, gboolean requested)
     return "disk-full";
   if (self->segment.name == NULL)
     return "start";
-  if (requested)
+  if (requested && !self->keyframe_answered)
     return "split-now";
   if (self->segmenter.max_bytes
       && self->segmenter.bytes >= self->segmenter.max_bytes)
@@ -1035,6 +1078,21 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
   guint64 max_time, max_bytes, target;
   gboolean align, keyframes;
   gint64 wall_us = dashcam_wall_clock_now ();
+
+  /* the request belonged to the segment that ends here */
+  self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
+  if (self->keyframe_answered && GST_CLOCK_TIME_IS_VALID (point->running_time)
+      && GST_CLOCK_TIME_IS_VALID (self->keyframe_answer_rt)) {
+    gint64 skew = (gint64) self->keyframe_answer_rt -
+        (gint64) point->running_time;
+
+    if (ABS (skew) < GST_SECOND)
+      self->keyframe_rt_skew = skew;
+    GST_DEBUG_OBJECT (self, "upstream running time - ours: %" G_GINT64_FORMAT
+        " ns", skew);
+  }
+  self->keyframe_answered = FALSE;
+  self->keyframe_answer_rt = GST_CLOCK_TIME_NONE;
 
   if (self->segment.name)
     close_segment (self, point->pts - self->segmenter.start.pts, "split");
@@ -1374,6 +1432,10 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   self->segments_opened = 0;
   self->keyframe_target = 0;
   self->keyframe_overrun = 0;
+  self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
+  self->keyframe_answered = FALSE;
+  self->keyframe_answer_rt = GST_CLOCK_TIME_NONE;
+  self->keyframe_rt_skew = 0;
   self->dropped_bytes = 0;
   self->retention_stuck = FALSE;
   g_rec_mutex_unlock (&self->state_lock);
@@ -1462,6 +1524,9 @@ gst_loop_rec_sink_event (GstBaseSink * sink, GstEvent * event)
       g_rec_mutex_unlock (&self->state_lock);
       break;
     case GST_EVENT_CUSTOM_DOWNSTREAM:
+      if (gst_video_event_is_force_key_unit (event))
+        note_key_unit (self, event);
+      /* fall through */
     case GST_EVENT_CUSTOM_DOWNSTREAM_OOB:
     case GST_EVENT_CUSTOM_BOTH:
       if (handle_lock_event (self, event)) {

@@ -77,6 +77,11 @@ struct _GstLoopRecSink
   guint64 keyframe_target;      /* duration to request a keyframe at */
   guint64 keyframe_request_due; /* segment duration when to ask */
   guint64 keyframe_overrun;     /* ask again beyond this duration */
+  guint64 keyframe_asked_duration; /* the segment's target when asked */
+  GstClockTime keyframe_asked_rt; /* upstream running time asked for */
+  gboolean keyframe_answered;   /* upstream announced it: split there */
+  GstClockTime keyframe_answer_rt; /* its running time upstream */
+  gint64 keyframe_rt_skew;      /* upstream running time - ours */
   guint segments_opened;
 
   GstClockTime last_running_time;
