@@ -220,6 +220,52 @@ out:
 
 GST_END_TEST;
 
+/* The encoder's running time ahead of ours: videotestsrc stamps its frames
+ * from 30 ms (a live source's first capture is that late), mpegtsmux's
+ * output counts from its own start. The keyframe asked for at 3 s lands a
+ * frame early on our clock: the segment ends there (the encoder announced
+ * it) and the next requests land on the target; they were 3.1 s long,
+ * each, before. Only forced keyframes here (key-int-max=300). */
+GST_START_TEST (test_keyframe_requests_clock_ahead)
+{
+  gchar *dir = dc_make_tmpdir (), *desc;
+  DcRunResult *r;
+  GPtrArray *segs;
+  guint i;
+
+  if (!have_encoder ())
+    goto out;
+  desc = g_strdup_printf ("videotestsrc num-buffers=300 "
+      "timestamp-offset=30000000 pattern=ball ! video/x-raw,format=I420,"
+      "width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
+      "speed-preset=ultrafast key-int-max=300 ! h264parse ! mpegtsmux ! "
+      "looprecsink location=%s max-size-time=3000000000", dir);
+  r = dc_run_launch (desc, 60);
+  assert_clean_run (r);
+  segs = dc_list_files (dir, ".ts");
+  /* 300 frames = 10 s: three full segments and a short last one */
+  fail_unless_equals_int (segs->len, 4);
+  for (i = 0; i + 1 < segs->len; i++) {
+    gdouble d = dc_ffprobe_video_duration (g_ptr_array_index (segs, i));
+
+    assert_segment_plays (g_ptr_array_index (segs, i));
+    if (i == 0)
+      fail_unless (d >= 3.0 - FRAME_S - 0.001 && d <= 3.001,
+          "segment 0: %f s", d);
+    else
+      fail_unless (ABS (d - 3.0) <= 0.001, "segment %u: %f s", i, d);
+  }
+  assert_frames_in_order (segs, 300);
+  g_ptr_array_unref (segs);
+  dc_run_result_free (r);
+  g_free (desc);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* Checks the deleted messages and that the survivors are the newest. */
 static void
 assert_kept_newest (DcRunResult * r, const gchar * dir, guint expect_kept,
@@ -944,6 +990,7 @@ looprecsink_suite (void)
   tcase_add_test (tc, test_keyframe_aligned_segments);
   tcase_add_test (tc, test_raw_bytes_from_file);
   tcase_add_test (tc, test_keyframe_requests);
+  tcase_add_test (tc, test_keyframe_requests_clock_ahead);
   tcase_add_test (tc, test_align_to_wall_clock);
   tcase_add_test (tc, test_retention_max_files);
   tcase_add_test (tc, test_retention_max_total_bytes);
