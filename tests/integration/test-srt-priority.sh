@@ -7,9 +7,11 @@
 # available here). The receiver comes up 20 s after the pipeline, so about
 # 20 s of ~1 Mbit/s video waits in the backlog while live runs; the run
 # lasts 65 s, time to drain it even when an upload has to start over: with
-# 2 % loss, the last packet of an upload is lost now and then, and libsrt
-# 1.5.1 never retransmits a live-mode tail loss (no periodic NAK can report
-# it), so that upload times out and the segment is sent again whole.
+# 2 % loss, the last packet of an upload is lost now and then; no later
+# packet shows the receiver the gap, and libsrt 1.5.1 did not resend it
+# within ~5 s (its timer-based resend is off in live mode when the receiver
+# sends periodic NAK reports), so that upload times out and the segment is
+# sent again whole.
 #
 # Asserts: live never goes down and loses nothing while the backlog drains
 # (every segment after the live start is inside the live recording), and
