@@ -32,7 +32,9 @@
 #    file's bitrate in FLOOR_HZ (15) bursts a second, which is how the
 #    playback above delivers it (clocksync releases ~15 bursts a second
 #    of this input). No GStreamer, no queue, no thread of its own: its
-#    whole process CPU is what libsrt and the kernel cost for the stream.
+#    process CPU from after it read the file into memory (it reports
+#    getrusage() then and at the end) is what libsrt and the kernel cost
+#    for the stream.
 #    The threads of each run are also sampled every 0.2 s from
 #    /proc/PID/task/*/stat: the element's own threads (srtupload-*) and
 #    libsrt's (SRT:*), a lower bound (the last 0.2 s are not seen) that
@@ -468,6 +470,15 @@ run_play () {
     bytes=$(fsum "$dir/srv")
   fi
   read -r wall user sys < <(tail -n 1 "$dir/time")
+  if [ "$name" = srt-floor ]; then
+    # reading the file into memory is not libsrt's cost: the floor sender
+    # reports its CPU from after that
+    local fu fs
+    read -r fu fs < <(sed -n \
+        's/^cpu after loading the file: user \([0-9.]*\) sys \([0-9.]*\) s$/\1 \2/p' \
+        "$dir/gst.log") || true
+    [ -n "$fs" ] && user=$fu sys=$fs
+  fi
   if [ "$rc" -ne 0 ]; then
     log "$name exited with $rc:"
     tail -n 5 "$dir/gst.log" | sed 's/^/    /' >&2
