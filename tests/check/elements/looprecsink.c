@@ -183,37 +183,64 @@ done:
 
 GST_END_TEST;
 
-/* 3. Keyframe requests: GOP of 10 s, segments of 2 s, live encoder. */
-GST_START_TEST (test_keyframe_requests)
+/* Records @frames 320x240 30 fps frames of `videotestsrc @src_props`
+ * through x264enc with a GOP longer than the run, so that every split is
+ * a keyframe looprecsink asked for, in segments of @segment_s; checks
+ * that @expect_segments files came out, that they play and hold every
+ * frame in order. Returns the durations of all but the last segment (the
+ * short remainder), NULL without an encoder. */
+static GArray *
+record_requested_keyframes (const gchar * dir, const gchar * src_props,
+    guint frames, guint segment_s, guint expect_segments)
 {
-  gchar *dir = dc_make_tmpdir (), *desc;
+  GArray *durations;
   DcRunResult *r;
   GPtrArray *segs;
+  gchar *desc;
   guint i;
 
   if (!have_encoder ())
-    goto out;
-  desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=250 "
-      "pattern=ball ! video/x-raw,format=I420,width=320,height=240,"
-      "framerate=30/1 ! x264enc tune=zerolatency speed-preset=ultrafast "
-      "key-int-max=300 ! h264parse ! mpegtsmux ! looprecsink location=%s "
-      "max-size-time=2000000000", dir);
+    return NULL;
+  desc = g_strdup_printf ("videotestsrc %s num-buffers=%u pattern=ball ! "
+      "video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=300 ! "
+      "h264parse ! mpegtsmux ! looprecsink location=%s "
+      "max-size-time=%" G_GUINT64_FORMAT, src_props, frames, dir,
+      (guint64) segment_s * GST_SECOND);
   r = dc_run_launch (desc, 60);
   assert_clean_run (r);
   segs = dc_list_files (dir, ".ts");
-  /* 250 frames = 8.33 s: four full segments and a short last one */
-  fail_unless_equals_int (segs->len, 5);
+  fail_unless_equals_int (segs->len, expect_segments);
+  durations = g_array_new (FALSE, FALSE, sizeof (gdouble));
   for (i = 0; i + 1 < segs->len; i++) {
     gdouble d = dc_ffprobe_video_duration (g_ptr_array_index (segs, i));
 
     assert_segment_plays (g_ptr_array_index (segs, i));
-    fail_unless (ABS (d - 2.0) <= FRAME_S + 0.001, "segment %u: %f s", i, d);
+    g_array_append_val (durations, d);
   }
-  assert_frames_in_order (segs, 250);
+  assert_frames_in_order (segs, frames);
   g_ptr_array_unref (segs);
   dc_run_result_free (r);
   g_free (desc);
-out:
+  return durations;
+}
+
+/* 3. Keyframe requests: GOP of 10 s, segments of 2 s, live encoder. */
+GST_START_TEST (test_keyframe_requests)
+{
+  gchar *dir = dc_make_tmpdir ();
+  GArray *durations;
+  guint i;
+
+  /* 250 frames = 8.33 s: four full segments and a short last one */
+  durations = record_requested_keyframes (dir, "is-live=true", 250, 2, 5);
+  for (i = 0; durations && i < durations->len; i++) {
+    gdouble d = g_array_index (durations, gdouble, i);
+
+    fail_unless (ABS (d - 2.0) <= FRAME_S + 0.001, "segment %u: %f s", i, d);
+  }
+  if (durations)
+    g_array_unref (durations);
   dc_rm_rf (dir);
   g_free (dir);
 }
@@ -225,41 +252,27 @@ GST_END_TEST;
  * output counts from its own start. The keyframe asked for at 3 s lands a
  * frame early on our clock: the segment ends there (the encoder announced
  * it) and the next requests land on the target; they were 3.1 s long,
- * each, before. Only forced keyframes here (key-int-max=300). */
+ * each, before. */
 GST_START_TEST (test_keyframe_requests_clock_ahead)
 {
-  gchar *dir = dc_make_tmpdir (), *desc;
-  DcRunResult *r;
-  GPtrArray *segs;
+  gchar *dir = dc_make_tmpdir ();
+  GArray *durations;
   guint i;
 
-  if (!have_encoder ())
-    goto out;
-  desc = g_strdup_printf ("videotestsrc num-buffers=300 "
-      "timestamp-offset=30000000 pattern=ball ! video/x-raw,format=I420,"
-      "width=320,height=240,framerate=30/1 ! x264enc tune=zerolatency "
-      "speed-preset=ultrafast key-int-max=300 ! h264parse ! mpegtsmux ! "
-      "looprecsink location=%s max-size-time=3000000000", dir);
-  r = dc_run_launch (desc, 60);
-  assert_clean_run (r);
-  segs = dc_list_files (dir, ".ts");
   /* 300 frames = 10 s: three full segments and a short last one */
-  fail_unless_equals_int (segs->len, 4);
-  for (i = 0; i + 1 < segs->len; i++) {
-    gdouble d = dc_ffprobe_video_duration (g_ptr_array_index (segs, i));
+  durations = record_requested_keyframes (dir, "timestamp-offset=30000000",
+      300, 3, 4);
+  for (i = 0; durations && i < durations->len; i++) {
+    gdouble d = g_array_index (durations, gdouble, i);
 
-    assert_segment_plays (g_ptr_array_index (segs, i));
     if (i == 0)
       fail_unless (d >= 3.0 - FRAME_S - 0.001 && d <= 3.001,
           "segment 0: %f s", d);
     else
       fail_unless (ABS (d - 3.0) <= 0.001, "segment %u: %f s", i, d);
   }
-  assert_frames_in_order (segs, 300);
-  g_ptr_array_unref (segs);
-  dc_run_result_free (r);
-  g_free (desc);
-out:
+  if (durations)
+    g_array_unref (durations);
   dc_rm_rf (dir);
   g_free (dir);
 }
