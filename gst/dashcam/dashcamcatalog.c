@@ -22,9 +22,19 @@
  * Record types: open, close, seg (snapshot of one segment), lock, unlock,
  * uploaded, deleted, index (highest index ever used, kept by compaction). Unknown types are skipped, so older readers survive
  * newer writers.
+ *
+ * The directory is input like any other: a card moved between devices or
+ * a tampered journal may name anything. A record whose name is not a plain
+ * file name (see dashcam_name_is_safe()) is rejected like a corrupt one,
+ * and every file is reached relative to a descriptor of the directory,
+ * without following a symbolic link, and only if it is a regular file with
+ * no other hard link, so nothing outside the directory is ever read,
+ * written or truncated. A journal deleted or cut short while it is open is
+ * written again from what was read of it.
  */
 
 #include "dashcamcatalog.h"
+#include "dashcamnaming.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +55,9 @@ struct _DashcamCatalog
   gchar *dir;
   gchar *state_dir;
   gchar *journal_path;
+  gint dir_fd;
+  gint state_fd;
+  guint file_mode;
 
   gint journal_fd;
   dev_t journal_dev;
@@ -54,11 +67,17 @@ struct _DashcamCatalog
   gint recorder_lock_fd;
 
   GHashTable *segments;         /* name -> DashcamSegment */
+  GHashTable *orphans;          /* name -> ORPHAN_* flags */
   guint64 max_index;
   gboolean have_index;
   guint n_records;
   guint n_corrupt;
 };
+
+/* lock and uploaded records of a segment whose open and close records
+ * were lost: applied if its file is adopted again */
+#define ORPHAN_LOCKED 1
+#define ORPHAN_UPLOADED 2
 
 static guint32 crc_table[256];
 
@@ -143,6 +162,262 @@ dashcam_fsync_dir (const gchar * dir, GError ** error)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Files in the directory */
+
+/**
+ * dashcam_dir_mode_for:
+ * @file_mode: permissions of the files of a recording directory
+ *
+ * Returns: the permissions of its directories: @file_mode plus search
+ * permission wherever it grants reading (0640 -> 0750)
+ */
+guint
+dashcam_dir_mode_for (guint file_mode)
+{
+  file_mode &= 0777;
+  return file_mode | ((file_mode & 0444) >> 2);
+}
+
+/**
+ * dashcam_make_dir:
+ * @path: a directory
+ * @file_mode: permissions of the files that go into it
+ * @error: return location for a #GError
+ *
+ * Creates @path (and its parents) if it does not exist yet, with the
+ * permissions of dashcam_dir_mode_for() whatever the umask.
+ *
+ * Returns: %TRUE if @path is a directory now
+ */
+gboolean
+dashcam_make_dir (const gchar * path, guint file_mode, GError ** error)
+{
+  guint mode = dashcam_dir_mode_for (file_mode);
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    return TRUE;
+  if (g_mkdir_with_parents (path, mode) < 0 || chmod (path, mode) < 0)
+    return set_io_error (error, "create directory", path);
+  return TRUE;
+}
+
+/* A segment name or its partial name: one plain path component. */
+static gboolean
+is_segment_file_name (const gchar * name)
+{
+  gchar *stem;
+  gboolean ok;
+
+  if (dashcam_name_is_safe (name))
+    return TRUE;
+  if (name == NULL || !g_str_has_suffix (name, DASHCAM_PARTIAL_SUFFIX))
+    return FALSE;
+  stem = g_strndup (name, strlen (name) - strlen (DASHCAM_PARTIAL_SUFFIX));
+  ok = dashcam_name_is_safe (stem);
+  g_free (stem);
+  return ok;
+}
+
+/* Refuses what is not a regular file of its own: through a symbolic link
+ * or another hard link, writing or reading it would reach a file outside
+ * the directory. */
+static gboolean
+check_regular (const struct stat *st, const gchar * where, const gchar * name,
+    GError ** error)
+{
+  if (S_ISLNK (st->st_mode)) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s/%s\" is a symbolic link: not following it", where, name);
+    return FALSE;
+  }
+  if (!S_ISREG (st->st_mode)) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s/%s\" is not a regular file: not touching it", where, name);
+    return FALSE;
+  }
+  if (st->st_nlink > 1) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s/%s\" has other hard links: not touching it", where, name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+stat_at (gint dir_fd, const gchar * where, const gchar * name,
+    struct stat *st, GError ** error)
+{
+  if (fstatat (dir_fd, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+    return TRUE;
+  g_set_error (error, DASHCAM_ERROR, errno == ENOENT ?
+      DASHCAM_ERROR_NOT_FOUND : DASHCAM_ERROR_IO, "Could not stat \"%s/%s\": %s",
+      where, name, g_strerror (errno));
+  return FALSE;
+}
+
+/* Opens @name in @dir_fd (@where: its path, for messages) without
+ * following a symbolic link. With O_CREAT | O_EXCL the file is created
+ * with @mode whatever the umask; otherwise it must exist and be a regular
+ * file of its own. */
+static gint
+open_at (gint dir_fd, const gchar * where, const gchar * name, gint flags,
+    guint mode, GError ** error)
+{
+  gboolean create = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+  struct stat st;
+  gint fd, fl;
+
+  /* never open a fifo or a device, not even to look at it */
+  if (!create && (!stat_at (dir_fd, where, name, &st, error)
+          || !check_regular (&st, where, name, error)))
+    return -1;
+  fd = openat (dir_fd, name, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+      mode);
+  if (fd < 0) {
+    gint err = errno;
+
+    g_set_error (error, DASHCAM_ERROR, err == ENOENT ? DASHCAM_ERROR_NOT_FOUND
+        : (err == ELOOP ? DASHCAM_ERROR_INVALID : DASHCAM_ERROR_IO),
+        "Could not open \"%s/%s\": %s", where, name, err == ELOOP ?
+        "it is a symbolic link" : g_strerror (err));
+    errno = err;
+    return -1;
+  }
+  if (fstat (fd, &st) < 0 || !check_regular (&st, where, name, error)
+      || (create && fchmod (fd, mode) < 0)) {
+    if (error && *error == NULL)
+      set_io_error (error, "open", name);
+    close (fd);
+    return -1;
+  }
+  fl = fcntl (fd, F_GETFL);
+  if (fl >= 0)
+    fcntl (fd, F_SETFL, fl & ~O_NONBLOCK);
+  return fd;
+}
+
+static gboolean
+check_file_name (DashcamCatalog * cat, const gchar * name, GError ** error)
+{
+  if (is_segment_file_name (name))
+    return TRUE;
+  g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+      "\"%s\" in \"%s\" is not a plain file name: refusing it",
+      name ? name : "(null)", cat->dir);
+  return FALSE;
+}
+
+/**
+ * dashcam_catalog_open_file:
+ * @cat: a #DashcamCatalog
+ * @name: a segment name, or its partial name (`NAME.part`)
+ * @flags: open(2) flags; with O_CREAT, O_EXCL is needed
+ * @error: return location for a #GError (%DASHCAM_ERROR_NOT_FOUND if it
+ *   does not exist, %DASHCAM_ERROR_INVALID if it is not a plain name or not
+ *   a regular file of its own)
+ *
+ * Opens a file of the recording directory relative to it, never following
+ * a symbolic link; a file created gets the catalog's file mode.
+ *
+ * Returns: a file descriptor, or -1
+ */
+gint
+dashcam_catalog_open_file (DashcamCatalog * cat, const gchar * name,
+    gint flags, GError ** error)
+{
+  if (!check_file_name (cat, name, error))
+    return -1;
+  if ((flags & O_CREAT) && !(flags & O_EXCL)) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "O_CREAT without O_EXCL");
+    return -1;
+  }
+  return open_at (cat->dir_fd, cat->dir, name, flags, cat->file_mode, error);
+}
+
+/**
+ * dashcam_catalog_unlink_file:
+ * @cat: a #DashcamCatalog
+ * @name: a segment name, or its partial name
+ * @error: return location for a #GError
+ *
+ * Deletes a regular file of the recording directory; anything else (a
+ * symbolic link, a directory) is left alone.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+dashcam_catalog_unlink_file (DashcamCatalog * cat, const gchar * name,
+    GError ** error)
+{
+  struct stat st;
+
+  if (!check_file_name (cat, name, error)
+      || !stat_at (cat->dir_fd, cat->dir, name, &st, error))
+    return FALSE;
+  if (S_ISLNK (st.st_mode) || !S_ISREG (st.st_mode))
+    return check_regular (&st, cat->dir, name, error);
+  if (unlinkat (cat->dir_fd, name, 0) < 0)
+    return set_io_error (error, "delete", name);
+  return TRUE;
+}
+
+/**
+ * dashcam_catalog_rename_file:
+ * @cat: a #DashcamCatalog
+ * @from: a partial name
+ * @to: a segment name
+ * @error: return location for a #GError
+ *
+ * Renames a regular file of the recording directory.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+dashcam_catalog_rename_file (DashcamCatalog * cat, const gchar * from,
+    const gchar * to, GError ** error)
+{
+  struct stat st;
+
+  if (!check_file_name (cat, from, error) || !check_file_name (cat, to, error)
+      || !stat_at (cat->dir_fd, cat->dir, from, &st, error)
+      || !check_regular (&st, cat->dir, from, error))
+    return FALSE;
+  if (renameat (cat->dir_fd, from, cat->dir_fd, to) < 0)
+    return set_io_error (error, "rename", from);
+  return TRUE;
+}
+
+/**
+ * dashcam_catalog_sync_dir:
+ * @cat: a #DashcamCatalog
+ * @error: return location for a #GError
+ *
+ * Makes renames and unlinks inside the recording directory durable.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+dashcam_catalog_sync_dir (DashcamCatalog * cat, GError ** error)
+{
+  if (fsync (cat->dir_fd) < 0 && errno != EINVAL)
+    return set_io_error (error, "sync directory", cat->dir);
+  return TRUE;
+}
+
+gint
+dashcam_catalog_get_dir_fd (DashcamCatalog * cat)
+{
+  return cat->dir_fd;
+}
+
+guint
+dashcam_catalog_get_file_mode (DashcamCatalog * cat)
+{
+  return cat->file_mode;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Applying records */
 
 typedef struct
@@ -184,6 +459,8 @@ segment_for_record (DashcamCatalog * cat, const Record * rec, gboolean create)
   if (name == NULL || *name == '\0')
     return NULL;
   seg = g_hash_table_lookup (cat->segments, name);
+  if (seg == NULL && create)
+    g_hash_table_remove (cat->orphans, name);
   if (seg == NULL && create) {
     seg = g_new0 (DashcamSegment, 1);
     seg->name = g_strdup (name);
@@ -216,6 +493,34 @@ apply_segment_fields (DashcamCatalog * cat, DashcamSegment * seg,
   seg->uploaded = field_u64 (rec, "uploaded", seg->uploaded) != 0;
 }
 
+/* A record about a segment the journal does not know (its open record was
+ * lost): a lock must survive that, so that the file is adopted locked. */
+static void
+apply_orphan_record (DashcamCatalog * cat, const Record * rec)
+{
+  const gchar *name = g_hash_table_lookup (rec->fields, "name");
+  guint flags;
+
+  if (name == NULL || *name == '\0')
+    return;
+  flags = GPOINTER_TO_UINT (g_hash_table_lookup (cat->orphans, name));
+  if (g_str_equal (rec->type, "lock"))
+    flags |= ORPHAN_LOCKED;
+  else if (g_str_equal (rec->type, "unlock"))
+    flags &= ~ORPHAN_LOCKED;
+  else if (g_str_equal (rec->type, "uploaded"))
+    flags |= ORPHAN_UPLOADED;
+  else if (g_str_equal (rec->type, "deleted"))
+    flags = 0;
+  else
+    return;
+  if (flags)
+    g_hash_table_insert (cat->orphans, g_strdup (name),
+        GUINT_TO_POINTER (flags));
+  else
+    g_hash_table_remove (cat->orphans, name);
+}
+
 static void
 apply_record (DashcamCatalog * cat, const Record * rec)
 {
@@ -224,8 +529,10 @@ apply_record (DashcamCatalog * cat, const Record * rec)
       || g_str_equal (rec->type, "close") || g_str_equal (rec->type, "seg");
 
   seg = segment_for_record (cat, rec, creates);
-  if (seg == NULL)
+  if (seg == NULL) {
+    apply_orphan_record (cat, rec);
     return;
+  }
 
   if (g_str_equal (rec->type, "open")) {
     apply_segment_fields (cat, seg, rec);
@@ -263,6 +570,7 @@ static void
 apply_line (DashcamCatalog * cat, const gchar * line, gsize len)
 {
   gchar *body, **tokens;
+  const gchar *name;
   guint32 crc;
   Record rec;
   guint i;
@@ -288,7 +596,13 @@ apply_line (DashcamCatalog * cat, const gchar * line, gsize len)
     g_hash_table_insert (rec.fields, g_strdup (tokens[i]),
         g_uri_unescape_string (eq + 1, NULL));
   }
-  if (g_str_equal (rec.type, "index"))
+  name = g_hash_table_lookup (rec.fields, "name");
+  if (g_hash_table_contains (rec.fields, "name") && !dashcam_name_is_safe (name)) {
+    /* a valid CRC does not make it ours: a tampered or foreign journal */
+    cat->n_corrupt++;
+    GST_WARNING ("skipping a record in %s naming \"%s\", which is not a "
+        "plain file name", cat->journal_path, name ? name : "(invalid)");
+  } else if (g_str_equal (rec.type, "index"))
     apply_index_record (cat, &rec);
   else
     apply_record (cat, &rec);
@@ -307,63 +621,88 @@ corrupt:
 /* ---------------------------------------------------------------------- */
 /* Journal file */
 
+static gboolean write_all (gint fd, const gchar * data, gsize len);
+static gboolean write_snapshot (DashcamCatalog * cat, gint fd);
+
+/* Opens @name in the state directory, creating it if it is not there. */
+static gint
+open_state_file (DashcamCatalog * cat, const gchar * name, gint flags,
+    GError ** error)
+{
+  GError *err = NULL;
+  gint fd = -1, tries;
+
+  for (tries = 0; fd < 0 && tries < 3; tries++) {
+    g_clear_error (&err);
+    fd = open_at (cat->state_fd, cat->state_dir, name, flags, 0, &err);
+    if (fd >= 0 || !g_error_matches (err, DASHCAM_ERROR,
+            DASHCAM_ERROR_NOT_FOUND))
+      break;
+    g_clear_error (&err);
+    fd = open_at (cat->state_fd, cat->state_dir, name,
+        flags | O_CREAT | O_EXCL, cat->file_mode, &err);
+  }
+  if (fd < 0)
+    g_propagate_error (error, err);
+  else
+    g_clear_error (&err);
+  return fd;
+}
+
+/* Makes @fd the journal and forgets what was read from the previous one. */
 static gboolean
-open_journal (DashcamCatalog * cat, GError ** error)
+use_journal (DashcamCatalog * cat, gint fd, GError ** error)
 {
   struct stat st;
 
-  cat->journal_fd = open (cat->journal_path,
-      O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (cat->journal_fd < 0)
-    return set_io_error (error, "open journal", cat->journal_path);
-  if (fstat (cat->journal_fd, &st) < 0)
-    return set_io_error (error, "stat journal", cat->journal_path);
+  if (fstat (fd, &st) < 0) {
+    set_io_error (error, "stat journal", cat->journal_path);
+    close (fd);
+    return FALSE;
+  }
+  if (cat->journal_fd >= 0)
+    close (cat->journal_fd);
+  cat->journal_fd = fd;
   cat->journal_dev = st.st_dev;
   cat->journal_ino = st.st_ino;
   cat->read_offset = 0;
   g_hash_table_remove_all (cat->segments);
+  g_hash_table_remove_all (cat->orphans);
   cat->n_records = 0;
   return TRUE;
 }
 
-/* TRUE if another process renamed a new journal over ours */
-static gboolean
-journal_replaced (DashcamCatalog * cat)
+typedef enum
+{
+  JOURNAL_CURRENT,              /* journal_fd is the journal */
+  JOURNAL_REPLACED,             /* another process compacted it */
+  JOURNAL_DAMAGED,              /* deleted, cut short or not a file */
+} JournalState;
+
+static JournalState
+journal_state (DashcamCatalog * cat)
 {
   struct stat st;
 
-  if (g_stat (cat->journal_path, &st) < 0)
-    return TRUE;
-  return st.st_dev != cat->journal_dev || st.st_ino != cat->journal_ino;
+  if (fstatat (cat->state_fd, DASHCAM_JOURNAL_NAME, &st,
+          AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? JOURNAL_DAMAGED : JOURNAL_CURRENT;
+  if (!S_ISREG (st.st_mode) || st.st_nlink > 1)
+    return JOURNAL_DAMAGED;
+  if (st.st_dev != cat->journal_dev || st.st_ino != cat->journal_ino)
+    return JOURNAL_REPLACED;
+  if ((guint64) st.st_size < cat->read_offset)
+    return JOURNAL_DAMAGED;
+  return JOURNAL_CURRENT;
 }
 
+/* Reads the records appended since the last call and applies them. */
 static gboolean
-reopen_journal (DashcamCatalog * cat, GError ** error)
-{
-  close (cat->journal_fd);
-  cat->journal_fd = -1;
-  return open_journal (cat, error);
-}
-
-/**
- * dashcam_catalog_refresh:
- * @cat: a #DashcamCatalog
- * @error: return location for a #GError
- *
- * Reads the records appended since the last call (by this or another
- * process) and applies them.
- *
- * Returns: %TRUE on success
- */
-gboolean
-dashcam_catalog_refresh (DashcamCatalog * cat, GError ** error)
+read_records (DashcamCatalog * cat, GError ** error)
 {
   gchar buf[16384];
   GString *data;
   gsize start = 0, i;
-
-  if (journal_replaced (cat) && !reopen_journal (cat, error))
-    return FALSE;
 
   data = g_string_new (NULL);
   for (;;) {
@@ -390,6 +729,115 @@ dashcam_catalog_refresh (DashcamCatalog * cat, GError ** error)
   cat->read_offset += start;
   g_string_free (data, TRUE);
   return TRUE;
+}
+
+/* Writes a snapshot of what is known to a new file and renames it over the
+ * journal (write, sync, rename, sync directory). Called with the journal
+ * flock'd. */
+static gboolean
+replace_journal (DashcamCatalog * cat, GError ** error)
+{
+  const gchar *tmp = DASHCAM_JOURNAL_NAME ".tmp";
+  gint fd;
+
+  /* a leftover (or a planted link) goes; the new file is our own */
+  unlinkat (cat->state_fd, tmp, 0);
+  fd = open_at (cat->state_fd, cat->state_dir, tmp,
+      O_WRONLY | O_CREAT | O_EXCL, cat->file_mode, error);
+  if (fd < 0)
+    return FALSE;
+  if (!write_snapshot (cat, fd) || fsync (fd) < 0) {
+    set_io_error (error, "write", tmp);
+    close (fd);
+    unlinkat (cat->state_fd, tmp, 0);
+    return FALSE;
+  }
+  close (fd);
+  if (renameat (cat->state_fd, tmp, cat->state_fd, DASHCAM_JOURNAL_NAME) < 0)
+    return set_io_error (error, "rename", tmp);
+  if (fsync (cat->state_fd) < 0 && errno != EINVAL)
+    return set_io_error (error, "sync directory", cat->state_dir);
+  return TRUE;
+}
+
+/* The journal was deleted or cut short behind our back (or something else
+ * took its name): write it again from what was read of it, and of what the
+ * old file still holds, so that no segment becomes unknown. */
+static gboolean
+rewrite_journal (DashcamCatalog * cat, GError ** error)
+{
+  gboolean ret = TRUE;
+
+  if (flock (cat->journal_fd, LOCK_EX) < 0)
+    return set_io_error (error, "lock journal", cat->journal_path);
+  /* another catalog of the directory may have done it meanwhile */
+  if (journal_state (cat) == JOURNAL_DAMAGED) {
+    GST_WARNING ("%s was deleted or damaged: writing it again from the %u "
+        "segments known", cat->journal_path,
+        g_hash_table_size (cat->segments));
+    ret = read_records (cat, error) && replace_journal (cat, error);
+  }
+  flock (cat->journal_fd, LOCK_UN);
+  return ret;
+}
+
+static gboolean
+reopen_journal (DashcamCatalog * cat, GError ** error)
+{
+  GError *err = NULL;
+  gint fd = open_at (cat->state_fd, cat->state_dir, DASHCAM_JOURNAL_NAME,
+      O_RDWR | O_APPEND, 0, &err);
+
+  if (fd < 0) {
+    /* gone again since we looked: the next look rewrites it */
+    if (g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_NOT_FOUND)) {
+      g_clear_error (&err);
+      return TRUE;
+    }
+    g_propagate_error (error, err);
+    return FALSE;
+  }
+  return use_journal (cat, fd, error);
+}
+
+/* Follows the journal of the directory: reopens it when another process
+ * compacted it, rewrites it when it was deleted or damaged. */
+static gboolean
+follow_journal (DashcamCatalog * cat, GError ** error)
+{
+  guint tries;
+
+  for (tries = 0; tries < 8; tries++) {
+    switch (journal_state (cat)) {
+      case JOURNAL_CURRENT:
+        return TRUE;
+      case JOURNAL_REPLACED:
+        if (!reopen_journal (cat, error))
+          return FALSE;
+        break;
+      case JOURNAL_DAMAGED:
+        if (!rewrite_journal (cat, error))
+          return FALSE;
+        break;
+    }
+  }
+  return TRUE;
+}
+
+/**
+ * dashcam_catalog_refresh:
+ * @cat: a #DashcamCatalog
+ * @error: return location for a #GError
+ *
+ * Reads the records appended since the last call (by this or another
+ * process) and applies them.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+dashcam_catalog_refresh (DashcamCatalog * cat, GError ** error)
+{
+  return follow_journal (cat, error) && read_records (cat, error);
 }
 
 static gchar *
@@ -442,15 +890,15 @@ append_record (DashcamCatalog * cat, GError ** error, const gchar * type, ...)
   va_end (args);
 
   for (;;) {
+    if (!follow_journal (cat, error))
+      goto out;
     if (flock (cat->journal_fd, LOCK_EX) < 0) {
       set_io_error (error, "lock journal", cat->journal_path);
       goto out;
     }
-    if (!journal_replaced (cat))
+    if (journal_state (cat) == JOURNAL_CURRENT)
       break;
     flock (cat->journal_fd, LOCK_UN);
-    if (!reopen_journal (cat, error) || !dashcam_catalog_refresh (cat, error))
-      goto out;
   }
 
   /* a torn line left by a power cut must not swallow this record */
@@ -484,7 +932,52 @@ out:
 
 /**
  * dashcam_catalog_open:
- * @dir: the recording directory (must exist)
+ * @dir: the recording directory
+ * @error: return location for a #GError
+ *
+ * dashcam_catalog_open_full() with %DASHCAM_DEFAULT_FILE_MODE.
+ *
+ * Returns: (transfer full): the catalog, or %NULL on error
+ */
+DashcamCatalog *
+dashcam_catalog_open (const gchar * dir, GError ** error)
+{
+  return dashcam_catalog_open_full (dir, DASHCAM_DEFAULT_FILE_MODE, error);
+}
+
+/* Opens `.dashcam` in the directory, never through a symbolic link. */
+static gboolean
+open_state_dir (DashcamCatalog * cat, GError ** error)
+{
+  guint mode = dashcam_dir_mode_for (cat->file_mode);
+  gboolean created;
+
+  cat->dir_fd = open (cat->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cat->dir_fd < 0)
+    return set_io_error (error, "open directory", cat->dir);
+  created = mkdirat (cat->dir_fd, DASHCAM_STATE_DIR, mode) == 0;
+  if (!created && errno != EEXIST)
+    return set_io_error (error, "create directory", cat->state_dir);
+  cat->state_fd = openat (cat->dir_fd, DASHCAM_STATE_DIR,
+      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (cat->state_fd < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s\" is a symbolic link or not a directory: not keeping the "
+        "catalog there (move it away)", cat->state_dir);
+    return FALSE;
+  }
+  if (cat->state_fd < 0)
+    return set_io_error (error, "open directory", cat->state_dir);
+  if (created && fchmod (cat->state_fd, mode) < 0)
+    return set_io_error (error, "set the mode of", cat->state_dir);
+  return TRUE;
+}
+
+/**
+ * dashcam_catalog_open_full:
+ * @dir: the recording directory (created if missing)
+ * @file_mode: permissions of the files created (0640: no world access);
+ *   directories get search permission where it grants reading
  * @error: return location for a #GError
  *
  * Opens (creating it if needed) the catalog of @dir and reads it.
@@ -492,9 +985,11 @@ out:
  * Returns: (transfer full): the catalog, or %NULL on error
  */
 DashcamCatalog *
-dashcam_catalog_open (const gchar * dir, GError ** error)
+dashcam_catalog_open_full (const gchar * dir, guint file_mode,
+    GError ** error)
 {
   DashcamCatalog *cat;
+  gint fd;
 
   ensure_init ();
   cat = g_new0 (DashcamCatalog, 1);
@@ -502,16 +997,22 @@ dashcam_catalog_open (const gchar * dir, GError ** error)
   cat->state_dir = g_build_filename (dir, DASHCAM_STATE_DIR, NULL);
   cat->journal_path = g_build_filename (cat->state_dir, DASHCAM_JOURNAL_NAME,
       NULL);
+  cat->file_mode = file_mode & 0777;
+  cat->dir_fd = -1;
+  cat->state_fd = -1;
   cat->journal_fd = -1;
   cat->recorder_lock_fd = -1;
   cat->segments = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
       (GDestroyNotify) segment_free);
+  cat->orphans = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
 
-  if (g_mkdir_with_parents (cat->state_dir, 0755) < 0) {
-    set_io_error (error, "create directory", cat->state_dir);
+  if (!dashcam_make_dir (dir, cat->file_mode, error)
+      || !open_state_dir (cat, error))
     goto fail;
-  }
-  if (!open_journal (cat, error) || !dashcam_catalog_refresh (cat, error))
+  fd = open_state_file (cat, DASHCAM_JOURNAL_NAME, O_RDWR | O_APPEND, error);
+  if (fd < 0 || !use_journal (cat, fd, error)
+      || !dashcam_catalog_refresh (cat, error))
     goto fail;
   GST_DEBUG ("opened %s: %u records, %u segments", cat->journal_path,
       cat->n_records, g_hash_table_size (cat->segments));
@@ -537,7 +1038,12 @@ dashcam_catalog_free (DashcamCatalog * cat)
     close (cat->journal_fd);
   if (cat->recorder_lock_fd >= 0)
     close (cat->recorder_lock_fd);
+  if (cat->state_fd >= 0)
+    close (cat->state_fd);
+  if (cat->dir_fd >= 0)
+    close (cat->dir_fd);
   g_hash_table_unref (cat->segments);
+  g_hash_table_unref (cat->orphans);
   g_free (cat->journal_path);
   g_free (cat->state_dir);
   g_free (cat->dir);
@@ -564,23 +1070,16 @@ dashcam_catalog_get_dir (DashcamCatalog * cat)
 gboolean
 dashcam_catalog_lock_recorder (DashcamCatalog * cat, GError ** error)
 {
-  gchar *path = g_build_filename (cat->state_dir, DASHCAM_RECORDER_LOCK_NAME,
-      NULL);
-  gint fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  gint fd = open_state_file (cat, DASHCAM_RECORDER_LOCK_NAME, O_RDWR, error);
 
-  if (fd < 0) {
-    set_io_error (error, "open lock file", path);
-    g_free (path);
+  if (fd < 0)
     return FALSE;
-  }
   if (flock (fd, LOCK_EX | LOCK_NB) < 0) {
     g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_BUSY,
         "Another recorder is writing to \"%s\"", cat->dir);
     close (fd);
-    g_free (path);
     return FALSE;
   }
-  g_free (path);
   cat->recorder_lock_fd = fd;
   return TRUE;
 }
@@ -706,6 +1205,31 @@ dashcam_catalog_add_close (DashcamCatalog * cat,
   return append_segment (cat, "close", segment, error);
 }
 
+/**
+ * dashcam_catalog_adopt:
+ * @cat: a #DashcamCatalog
+ * @segment: a complete segment found on disk that the catalog does not know
+ *   (its records were lost with a damaged journal)
+ * @error: return location for a #GError
+ *
+ * Records @segment as complete. A lock or upload record of it that
+ * survived applies: a segment locked stays locked.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+dashcam_catalog_adopt (DashcamCatalog * cat, const DashcamSegment * segment,
+    GError ** error)
+{
+  guint flags = GPOINTER_TO_UINT (g_hash_table_lookup (cat->orphans,
+          segment->name));
+  DashcamSegment seg = *segment;
+
+  seg.locked = seg.locked || (flags & ORPHAN_LOCKED);
+  seg.uploaded = seg.uploaded || (flags & ORPHAN_UPLOADED);
+  return append_segment (cat, "close", &seg, error);
+}
+
 gboolean
 dashcam_catalog_set_locked (DashcamCatalog * cat, const gchar * name,
     gboolean locked, GError ** error)
@@ -727,6 +1251,45 @@ dashcam_catalog_remove (DashcamCatalog * cat, const gchar * name,
 {
   return append_record (cat, error, "deleted", "name", name, "reason", reason,
       NULL);
+}
+
+static gboolean
+write_record_line (gint fd, const gchar * body)
+{
+  gchar *line = g_strdup_printf ("%08x %s\n", crc32 (body, strlen (body)),
+      body);
+  gboolean ok = write_all (fd, line, strlen (line));
+
+  g_free (line);
+  return ok;
+}
+
+/* lock and uploaded records whose segment is unknown survive a rewrite */
+static gboolean
+write_orphans (DashcamCatalog * cat, gint fd)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  gboolean ok = TRUE;
+
+  g_hash_table_iter_init (&iter, cat->orphans);
+  while (ok && g_hash_table_iter_next (&iter, &key, &value)) {
+    gchar *esc = g_uri_escape_string (key, NULL, TRUE);
+    gchar *body;
+
+    if (GPOINTER_TO_UINT (value) & ORPHAN_LOCKED) {
+      body = g_strdup_printf ("lock name=%s", esc);
+      ok = write_record_line (fd, body);
+      g_free (body);
+    }
+    if (ok && (GPOINTER_TO_UINT (value) & ORPHAN_UPLOADED)) {
+      body = g_strdup_printf ("uploaded name=%s", esc);
+      ok = write_record_line (fd, body);
+      g_free (body);
+    }
+    g_free (esc);
+  }
+  return ok;
 }
 
 static gboolean
@@ -770,7 +1333,7 @@ write_snapshot (DashcamCatalog * cat, gint fd)
     g_free (fields);
   }
   g_ptr_array_unref (list);
-  return ok;
+  return ok && write_orphans (cat, fd);
 }
 
 /**
@@ -786,45 +1349,28 @@ write_snapshot (DashcamCatalog * cat, gint fd)
 gboolean
 dashcam_catalog_compact (DashcamCatalog * cat, GError ** error)
 {
-  gchar *tmp_path;
-  gint fd;
   gboolean ret = FALSE;
 
   if (cat->n_records < 64 + 4 * g_hash_table_size (cat->segments))
     return TRUE;
+  if (!follow_journal (cat, error))
+    return FALSE;
   if (flock (cat->journal_fd, LOCK_EX) < 0)
     return set_io_error (error, "lock journal", cat->journal_path);
-  if (!dashcam_catalog_refresh (cat, error))
-    goto unlock;
-
-  tmp_path = g_strconcat (cat->journal_path, ".tmp", NULL);
-  fd = open (tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    set_io_error (error, "create", tmp_path);
-    g_free (tmp_path);
+  /* another process compacted or rewrote it meanwhile: nothing to do */
+  if (journal_state (cat) != JOURNAL_CURRENT) {
+    ret = TRUE;
     goto unlock;
   }
-  if (!write_snapshot (cat, fd) || fsync (fd) < 0) {
-    set_io_error (error, "write", tmp_path);
-    close (fd);
-    g_unlink (tmp_path);
-    g_free (tmp_path);
+  if (!read_records (cat, error) || !replace_journal (cat, error))
     goto unlock;
-  }
-  close (fd);
-  if (g_rename (tmp_path, cat->journal_path) < 0) {
-    set_io_error (error, "rename", tmp_path);
-    g_free (tmp_path);
-    goto unlock;
-  }
-  g_free (tmp_path);
-  ret = dashcam_fsync_dir (cat->state_dir, error);
+  ret = TRUE;
   GST_INFO ("compacted %s from %u records to %u segments", cat->journal_path,
       cat->n_records, g_hash_table_size (cat->segments));
 
 unlock:
   flock (cat->journal_fd, LOCK_UN);
   if (ret)
-    ret = reopen_journal (cat, error) && dashcam_catalog_refresh (cat, error);
+    ret = dashcam_catalog_refresh (cat, error);
   return ret;
 }

@@ -20,6 +20,7 @@ typedef enum
   DASHCAM_ERROR_BUSY,
   DASHCAM_ERROR_INVALID,
   DASHCAM_ERROR_IO,
+  DASHCAM_ERROR_NOT_FOUND,
 } DashcamError;
 
 /* Files of ours inside a recording directory */
@@ -27,6 +28,10 @@ typedef enum
 #define DASHCAM_JOURNAL_NAME "journal"
 #define DASHCAM_RECORDER_LOCK_NAME "recorder.lock"
 #define DASHCAM_PARTIAL_SUFFIX ".part"
+
+/* Files of ours are readable by the owner and the group only: they are
+ * video of people in and around the car */
+#define DASHCAM_DEFAULT_FILE_MODE 0640
 
 /**
  * DashcamSegment:
@@ -61,6 +66,8 @@ typedef struct
 typedef struct _DashcamCatalog DashcamCatalog;
 
 DashcamCatalog *dashcam_catalog_open (const gchar * dir, GError ** error);
+DashcamCatalog *dashcam_catalog_open_full (const gchar * dir, guint file_mode,
+    GError ** error);
 void dashcam_catalog_free (DashcamCatalog * cat);
 
 const gchar *dashcam_catalog_get_dir (DashcamCatalog * cat);
@@ -81,6 +88,8 @@ gboolean dashcam_catalog_add_open (DashcamCatalog * cat,
     const DashcamSegment * segment, GError ** error);
 gboolean dashcam_catalog_add_close (DashcamCatalog * cat,
     const DashcamSegment * segment, GError ** error);
+gboolean dashcam_catalog_adopt (DashcamCatalog * cat,
+    const DashcamSegment * segment, GError ** error);
 gboolean dashcam_catalog_set_locked (DashcamCatalog * cat, const gchar * name,
     gboolean locked, GError ** error);
 gboolean dashcam_catalog_set_uploaded (DashcamCatalog * cat,
@@ -89,6 +98,20 @@ gboolean dashcam_catalog_remove (DashcamCatalog * cat, const gchar * name,
     const gchar * reason, GError ** error);
 
 gchar *dashcam_catalog_build_path (DashcamCatalog * cat, const gchar * name);
+
+guint dashcam_catalog_get_file_mode (DashcamCatalog * cat);
+gint dashcam_catalog_get_dir_fd (DashcamCatalog * cat);
+gint dashcam_catalog_open_file (DashcamCatalog * cat, const gchar * name,
+    gint flags, GError ** error);
+gboolean dashcam_catalog_unlink_file (DashcamCatalog * cat,
+    const gchar * name, GError ** error);
+gboolean dashcam_catalog_rename_file (DashcamCatalog * cat,
+    const gchar * from, const gchar * to, GError ** error);
+gboolean dashcam_catalog_sync_dir (DashcamCatalog * cat, GError ** error);
+
+guint dashcam_dir_mode_for (guint file_mode);
+gboolean dashcam_make_dir (const gchar * path, guint file_mode,
+    GError ** error);
 
 gboolean dashcam_fsync_dir (const gchar * dir, GError ** error);
 

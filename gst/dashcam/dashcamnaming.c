@@ -101,6 +101,125 @@ dashcam_name_is_safe (const gchar * name)
   return g_utf8_validate (name, -1, NULL);
 }
 
+/* A regular expression for what a strftime conversion can give, in UTC,
+ * for the ones names are made of; anything else matches loosely. */
+static const gchar *
+conversion_regex (gchar c)
+{
+  switch (c) {
+    case 'Y':
+    case 'G':
+      return "[0-9]{4}";
+    case 'm':
+    case 'd':
+    case 'H':
+    case 'M':
+    case 'S':
+    case 'y':
+    case 'g':
+    case 'C':
+    case 'I':
+    case 'U':
+    case 'V':
+    case 'W':
+      return "[0-9]{2}";
+    case 'j':
+      return "[0-9]{3}";
+    case 'u':
+    case 'w':
+      return "[0-9]";
+    case 's':
+      return "[0-9]+";
+    case 'F':
+      return "[0-9]{4}-[0-9]{2}-[0-9]{2}";
+    case 'T':
+      return "[0-9]{2}:[0-9]{2}:[0-9]{2}";
+    case 'R':
+      return "[0-9]{2}:[0-9]{2}";
+    case 'z':
+      return "[+-][0-9]{4}";
+    case 'Z':
+      return "[A-Z]+";
+    default:
+      return ".+?";
+  }
+}
+
+static GRegex *
+format_regex (const gchar * format)
+{
+  GString *re = g_string_new ("^");
+  const gchar *p = format;
+  GRegex *regex;
+
+  while (*p) {
+    if (g_str_has_prefix (p, "{index}")) {
+      g_string_append (re, "([0-9]{6,})");
+      p += strlen ("{index}");
+    } else if (p[0] == '%' && p[1] == '%') {
+      g_string_append (re, "%");
+      p += 2;
+    } else if (p[0] == '%' && p[1]) {
+      gboolean modified = FALSE;
+
+      /* glibc flags, width and the E and O modifiers */
+      for (p++; *p && strchr ("_-0^#123456789EO", *p); p++)
+        modified = TRUE;
+      if (*p == '\0')
+        break;
+      g_string_append (re, modified ? ".+?" : conversion_regex (*p));
+      p++;
+    } else {
+      gchar *lit = g_regex_escape_string (p, g_utf8_next_char (p) - p);
+
+      g_string_append (re, lit);
+      g_free (lit);
+      p = g_utf8_next_char (p);
+    }
+  }
+  g_string_append (re, "$");
+  regex = g_regex_new (re->str, G_REGEX_DOTALL, 0, NULL);
+  g_string_free (re, TRUE);
+  return regex;
+}
+
+/**
+ * dashcam_filename_format_match:
+ * @format: a valid filename-format
+ * @name: a file name
+ * @index: (out) (optional): the index the name holds
+ *
+ * Tells whether @name looks like a name @format gives, e.g. a segment
+ * found on disk that the catalog lost.
+ *
+ * Returns: %TRUE if @name is safe and has the shape of @format
+ */
+gboolean
+dashcam_filename_format_match (const gchar * format, const gchar * name,
+    guint64 * index)
+{
+  GMatchInfo *info = NULL;
+  GRegex *regex;
+  gboolean ret = FALSE;
+  gchar *digits;
+
+  if (format == NULL || !dashcam_name_is_safe (name)
+      || !g_utf8_validate (format, -1, NULL))
+    return FALSE;
+  regex = format_regex (format);
+  if (regex == NULL)
+    return FALSE;
+  if (g_regex_match (regex, name, 0, &info)) {
+    digits = g_match_info_fetch (info, 1);
+    ret = digits != NULL && g_ascii_string_to_unsigned (digits, 10, 0,
+        G_MAXUINT64, index, NULL);
+    g_free (digits);
+  }
+  g_match_info_free (info);
+  g_regex_unref (regex);
+  return ret;
+}
+
 /* Replaces {index}; refuses any other {placeholder}. */
 static gchar *
 expand_placeholders (const gchar * format, guint64 index, GError ** error)

@@ -22,6 +22,9 @@ gchar *dashcam_filename_format_expand (const gchar * format,
 
 gboolean dashcam_name_is_safe (const gchar * name);
 
+gboolean dashcam_filename_format_match (const gchar * format,
+    const gchar * name, guint64 * index);
+
 gint64 dashcam_wall_clock_now (void);
 
 gchar *dashcam_format_utc (gint64 wall_time_us, const gchar * strftime_fmt);

@@ -18,6 +18,7 @@ typedef enum
   DASHCAM_RECOVER_MISSING,      /* catalog entry without a file */
   DASHCAM_RECOVER_FOREIGN,      /* file that is not ours: left alone */
   DASHCAM_RECOVER_FAILED,       /* could not be recovered: left alone */
+  DASHCAM_RECOVER_ADOPTED,      /* named like ours, lost by the catalog */
 } DashcamRecoverResult;
 
 /**
@@ -42,6 +43,14 @@ typedef void (*DashcamRecoverFunc) (const DashcamRecoverEvent * event,
 
 gboolean dashcam_recover_directory (DashcamCatalog * cat,
     DashcamRecoverFunc func, gpointer user_data, GError ** error);
+
+gboolean dashcam_recover_directory_full (DashcamCatalog * cat,
+    const gchar * format, DashcamRecoverFunc func, gpointer user_data,
+    GError ** error);
+
+gboolean dashcam_recover_segment_file (DashcamCatalog * cat,
+    const gchar * name, guint64 * size, GstClockTime * duration,
+    guint64 * cut_bytes, GError ** error);
 
 gboolean dashcam_recover_file (const gchar * path, guint64 * size,
     GstClockTime * duration, guint64 * cut_bytes, GError ** error);

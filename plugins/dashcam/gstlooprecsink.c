@@ -110,6 +110,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_loop_rec_sink_debug);
 #define DEFAULT_SYNC_INTERVAL GST_SECOND
 #define DEFAULT_LOCK_PRE_TIME (10 * GST_SECOND)
 #define DEFAULT_LOCK_POST_TIME (10 * GST_SECOND)
+#define DEFAULT_FILE_MODE DASHCAM_DEFAULT_FILE_MODE
 
 #define WRITE_BUFFER_SIZE (64 * 1024)
 #define MAX_IOV 256
@@ -136,6 +137,7 @@ enum
   PROP_LOCK_PRE_TIME,
   PROP_LOCK_POST_TIME,
   PROP_CURRENT_LOCATION,
+  PROP_FILE_MODE,
 };
 
 enum
@@ -273,6 +275,12 @@ gst_loop_rec_sink_class_init (GstLoopRecSinkClass * klass)
           "Full path the segment being written will have once complete "
           "(it is written as this path plus \".part\")", NULL,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_FILE_MODE,
+      g_param_spec_uint ("file-mode", "File mode",
+          "Permissions of the segments and the catalog, whatever the umask "
+          "(0640 = 416: owner and group read, no world access); the "
+          "directories created get search permission where it grants "
+          "reading (0750)", 0, 0777, DEFAULT_FILE_MODE, PARAM_FLAGS_READY));
 
   /**
    * GstLoopRecSink::lock:
@@ -332,6 +340,7 @@ gst_loop_rec_sink_init (GstLoopRecSink * self)
   s->sync_interval = DEFAULT_SYNC_INTERVAL;
   s->lock_pre_time = DEFAULT_LOCK_PRE_TIME;
   s->lock_post_time = DEFAULT_LOCK_POST_TIME;
+  s->file_mode = DEFAULT_FILE_MODE;
 
   g_rec_mutex_init (&self->state_lock);
   self->fd = -1;
@@ -404,6 +413,9 @@ gst_loop_rec_sink_set_property (GObject * object, guint prop_id,
     case PROP_LOCK_POST_TIME:
       s->lock_post_time = g_value_get_uint64 (value);
       break;
+    case PROP_FILE_MODE:
+      s->file_mode = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -461,6 +473,9 @@ gst_loop_rec_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_CURRENT_LOCATION:
       g_value_set_string (value, self->current_location);
+      break;
+    case PROP_FILE_MODE:
+      g_value_set_uint (value, s->file_mode);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -533,6 +548,26 @@ free_bytes (GstLoopRecSink * self)
   return (guint64) st.f_bavail * st.f_frsize;
 }
 
+/* Deletes the file of a segment. A file gone already is fine; what is not
+ * a regular file (a link planted under its name) is left alone and
+ * forgotten. Called with state_lock. */
+static gboolean
+delete_segment_file (GstLoopRecSink * self, const gchar * name,
+    GError ** error)
+{
+  GError *err = NULL;
+
+  if (dashcam_catalog_unlink_file (self->catalog, name, &err)
+      || g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_NOT_FOUND)) {
+    g_clear_error (&err);
+    return TRUE;
+  }
+  if (g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_INVALID))
+    dashcam_catalog_remove (self->catalog, name, "not-a-file", NULL);
+  g_propagate_error (error, err);
+  return FALSE;
+}
+
 /* Deletes what the limits say must go. With @need_space, deletes at least
  * one segment. Returns TRUE if something was deleted. Called with
  * state_lock. */
@@ -596,9 +631,10 @@ apply_retention (GstLoopRecSink * self, gboolean need_space)
       post_segment_message (self, "locked", &copy, reason, NULL);
     } else {
       path = g_build_filename (self->location, name, NULL);
-      if (g_unlink (path) < 0 && errno != ENOENT) {
+      if (!delete_segment_file (self, name, &err)) {
         GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-            ("Could not delete \"%s\".", path), ("%s", g_strerror (errno)));
+            ("Could not delete \"%s\".", path), ("%s", err->message));
+        g_clear_error (&err);
       } else {
         deleted = TRUE;
         if (!dashcam_catalog_remove (self->catalog, name, reason, &err))
@@ -818,12 +854,13 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
     const gchar * reason)
 {
   DashcamSegment *seg = &self->segment;
-  gchar *final_path;
+  gchar *final_path, *part;
   GError *err = NULL;
   gsize pending;
 
   if (self->fd < 0)
     return;
+  part = g_strconcat (seg->name, DASHCAM_PARTIAL_SUFFIX, NULL);
   pending = self->pending_len;
   if (!flush_pending (self))
     self->dropped_bytes += pending;
@@ -839,8 +876,8 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
   if (self->torn) {
     guint64 cut;
 
-    if (!dashcam_recover_file (self->part_path, &seg->size, &seg->duration,
-            &cut, &err))
+    if (!dashcam_recover_segment_file (self->catalog, part, &seg->size,
+            &seg->duration, &cut, &err))
       warn_catalog (self, err);
     self->torn = FALSE;
   }
@@ -850,22 +887,25 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
 
   if (seg->size <= 2 * DASHCAM_TS_PACKET_SIZE) {
     /* nothing but PAT and PMT: not a segment */
-    g_unlink (self->part_path);
+    dashcam_catalog_unlink_file (self->catalog, part, NULL);
     if (!dashcam_catalog_remove (self->catalog, seg->name, "empty", &err))
       warn_catalog (self, err);
     post_segment_message (self, "deleted", seg, "empty", NULL);
-  } else if (g_rename (self->part_path, final_path) < 0) {
+  } else if (!dashcam_catalog_rename_file (self->catalog, part, seg->name,
+          &err)) {
     GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
         ("Could not rename \"%s\"; it will be recovered at the next start.",
-            self->part_path), ("%s", g_strerror (errno)));
+            self->part_path), ("%s", err->message));
+    g_clear_error (&err);
   } else {
-    if (!dashcam_fsync_dir (self->location, &err)
+    if (!dashcam_catalog_sync_dir (self->catalog, &err)
         || !dashcam_catalog_add_close (self->catalog, seg, &err))
       warn_catalog (self, err);
     post_segment_message (self, "closed", seg, reason, NULL);
   }
 
   g_free (final_path);
+  g_free (part);
   g_clear_pointer (&self->part_path, g_free);
   g_clear_pointer (&seg->name, g_free);
   g_clear_pointer (&seg->run_id, g_free);
@@ -972,6 +1012,26 @@ target_duration (guint64 max_size_time, gboolean align, gint64 wall_us)
   return next - wall_ns;
 }
 
+/* Creates NAME.part with the file mode, inside the directory whatever a
+ * link in it says. Returns the fd, or -1 with errno set. */
+static gint
+create_part_file (GstLoopRecSink * self, const gchar * name)
+{
+  gchar *part = g_strconcat (name, DASHCAM_PARTIAL_SUFFIX, NULL);
+  GError *err = NULL;
+  gint fd, e;
+
+  fd = dashcam_catalog_open_file (self->catalog, part,
+      O_WRONLY | O_CREAT | O_EXCL, &err);
+  e = errno;
+  if (fd < 0)
+    GST_DEBUG_OBJECT (self, "%s", err->message);
+  g_clear_error (&err);
+  g_free (part);
+  errno = e;
+  return fd;
+}
+
 /* Creates the file of a new segment starting at @point. */
 static gboolean
 open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
@@ -1001,8 +1061,7 @@ open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
     /* announce before creating: whatever a crash leaves is known as ours */
     if (!dashcam_catalog_add_open (self->catalog, seg, &err))
       goto catalog_failed;
-    self->fd = open (self->part_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-        0644);
+    self->fd = create_part_file (self, seg->name);
     if (self->fd >= 0)
       break;
     if (errno != EEXIST)
@@ -1316,6 +1375,10 @@ on_recover_event (const DashcamRecoverEvent * ev, gpointer user_data)
       post_segment_message (self, "recovered", ev->segment, "power-cut",
           "cut-bytes", G_TYPE_UINT64, ev->cut_bytes, NULL);
       break;
+    case DASHCAM_RECOVER_ADOPTED:
+      post_segment_message (self, "recovered", ev->segment, "adopted",
+          "cut-bytes", G_TYPE_UINT64, ev->cut_bytes, NULL);
+      break;
     case DASHCAM_RECOVER_REMOVED:{
       DashcamSegment seg = { 0, };
 
@@ -1342,7 +1405,7 @@ prepare_location (GstLoopRecSink * self)
 {
   if (self->location == NULL || *self->location == '\0')
     goto no_location;
-  if (g_mkdir_with_parents (self->location, 0755) < 0)
+  if (!dashcam_make_dir (self->location, self->file_mode, NULL))
     goto mkdir_failed;
   if (!g_file_test (self->location, G_FILE_TEST_IS_DIR))
     goto not_a_dir;
@@ -1391,6 +1454,7 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   GST_OBJECT_LOCK (self);
   self->location = g_strdup (self->settings.location);
   self->filename_format = g_strdup (self->settings.filename_format);
+  self->file_mode = self->settings.file_mode;
   GST_OBJECT_UNLOCK (self);
 
   if (!dashcam_filename_format_validate (self->filename_format, &err))
@@ -1398,7 +1462,8 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   if (!prepare_location (self))
     goto fail;
 
-  self->catalog = dashcam_catalog_open (self->location, &err);
+  self->catalog = dashcam_catalog_open_full (self->location, self->file_mode,
+      &err);
   if (self->catalog == NULL)
     goto catalog_failed;
   if (!dashcam_catalog_lock_recorder (self->catalog, &err))
@@ -1408,7 +1473,8 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
         ("Skipped %u corrupt records in the catalog of \"%s\".",
             dashcam_catalog_n_corrupt_records (self->catalog), self->location),
         (NULL));
-  if (!dashcam_recover_directory (self->catalog, on_recover_event, self, &err)
+  if (!dashcam_recover_directory_full (self->catalog, self->filename_format,
+          on_recover_event, self, &err)
       || !dashcam_catalog_compact (self->catalog, &err))
     goto catalog_failed;
 

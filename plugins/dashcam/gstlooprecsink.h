@@ -37,6 +37,7 @@ typedef struct
   guint64 sync_interval;
   guint64 lock_pre_time;
   guint64 lock_post_time;
+  guint file_mode;
 } GstLoopRecSinkSettings;
 
 struct _GstLoopRecSink
@@ -52,6 +53,7 @@ struct _GstLoopRecSink
   GRecMutex state_lock;
   gchar *location;
   gchar *filename_format;
+  guint file_mode;
   DashcamCatalog *catalog;
   DashcamRun *run;
   DashcamSegmenter segmenter;

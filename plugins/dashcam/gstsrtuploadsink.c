@@ -1315,6 +1315,7 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   DashcamSrtReason reason = DASHCAM_SRT_OK;
   DashcamSrtLink *link = NULL;
   gchar *path, *stem, *streamid, *detail = NULL;
+  GError *err = NULL;
   gboolean ok = FALSE;
   Draining *d;
   guint64 size;
@@ -1330,9 +1331,20 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   streamid = dashcam_template_expand (self->cfg.backlog_streamid_format,
       &values, NULL);
 
-  fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  /* never through a link planted in the directory: that would send a file
+   * from elsewhere to the server */
+  fd = dashcam_catalog_open_file (bl->catalog, name, O_RDONLY, &err);
   if (fd < 0) {
-    post_backlog (self, name, "failed", size, 0.0, "deleted");
+    /* forgotten by the catalog, left as it is */
+    if (!g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_NOT_FOUND)) {
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+          ("Not uploading \"%s\": %s", path, err->message), (NULL));
+      dashcam_catalog_remove (bl->catalog, name, "not-a-file", NULL);
+    }
+    post_backlog (self, name, "failed", size, 0.0,
+        g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_NOT_FOUND) ?
+        "deleted" : "not-a-file");
+    g_clear_error (&err);
     pending_remove (bl, name);
     goto out;
   }
@@ -1619,7 +1631,8 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   self->sender = g_thread_new ("srtupload-live", sender_thread, self);
   if (self->cfg.backlog_location && self->cfg.backlog_policy !=
       DASHCAM_BACKLOG_POLICY_NONE) {
-    g_mkdir_with_parents (self->cfg.backlog_location, 0755);
+    dashcam_make_dir (self->cfg.backlog_location, DASHCAM_DEFAULT_FILE_MODE,
+        NULL);
     self->uploader = g_thread_new ("srtupload-backlog", uploader_thread,
         self);
   }

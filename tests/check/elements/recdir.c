@@ -1,0 +1,559 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* The recording directory as hostile input: a card moved between devices,
+ * a tampered or damaged journal, links planted in it. The elements must
+ * never touch a file outside location, never lose what was recorded, and
+ * keep their files private. */
+
+#include "dashcamtestutil.h"
+#include "dashcamcatalog.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#define SEG(i) "20261122T000000Z-" i ".ts"
+
+static gchar *shared_dir;
+static gchar *shared_ts;
+
+/* A 5 s TS (150 frames, a keyframe every 15), made once. */
+static const gchar *
+test_ts (void)
+{
+  if (shared_ts == NULL)
+    shared_ts = dc_make_ts (shared_dir, "in.ts", 150, 15,
+        "speed-preset=ultrafast");
+  return shared_ts;
+}
+
+static guint32
+crc32 (const gchar * data, gsize len)
+{
+  guint32 c = 0xffffffffu;
+  gsize i;
+  gint k;
+
+  for (i = 0; i < len; i++) {
+    c ^= (guint8) data[i];
+    for (k = 0; k < 8; k++)
+      c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+  }
+  return c ^ 0xffffffffu;
+}
+
+/* Regular .ts files in @dir that are not links. */
+static guint
+count_segments (const gchar * dir)
+{
+  GPtrArray *files = dc_list_files (dir, ".ts");
+  guint i, n = 0;
+
+  for (i = 0; i < files->len; i++)
+    if (!g_file_test (g_ptr_array_index (files, i), G_FILE_TEST_IS_SYMLINK))
+      n++;
+  g_ptr_array_unref (files);
+  return n;
+}
+
+static gboolean
+have_tools (void)
+{
+  return dc_have_elements ("videotestsrc", "x264enc", "h264parse",
+      "mpegtsmux", "looprecsink", NULL) && dc_have_ffmpeg ();
+}
+
+/* Records the test TS into @dir in 1 s segments. */
+static DcRunResult *
+record (const gchar * dir, const gchar * props)
+{
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! looprecsink "
+      "location=%s max-size-time=1000000000 %s", test_ts (), dir,
+      props ? props : "");
+  DcRunResult *r = dc_run_launch (desc, 120);
+
+  g_free (desc);
+  return r;
+}
+
+static void
+assert_clean_run (DcRunResult * r)
+{
+  fail_unless (r->errors->len == 0, "error: %s",
+      r->errors->len ? (gchar *) g_ptr_array_index (r->errors, 0) : "");
+  fail_if (r->timed_out, "pipeline did not finish");
+  fail_unless (r->eos);
+}
+
+static gchar *
+file_contents (const gchar * path, gsize * len)
+{
+  gchar *data = NULL;
+
+  fail_unless (g_file_get_contents (path, &data, len, NULL), "cannot read %s",
+      path);
+  return data;
+}
+
+/* A file outside the recording directory that nothing may change: a copy
+ * of the test TS, so that following a link to it would have effects
+ * (recovery would keep it, the uploader would send it). */
+typedef struct
+{
+  gchar *dir;
+  gchar *path;
+  gchar *data;
+  gsize len;
+} Target;
+
+static Target *
+target_new (void)
+{
+  Target *t = g_new0 (Target, 1);
+  gsize len;
+  gchar *ts = file_contents (test_ts (), &len);
+
+  t->dir = dc_make_tmpdir ();
+  t->path = g_build_filename (t->dir, "passwd", NULL);
+  /* torn at its end, so that a recovery through a link would cut it */
+  t->len = len - 100;
+  t->data = g_memdup2 (ts, t->len);
+  fail_unless (g_file_set_contents (t->path, t->data, t->len, NULL));
+  g_free (ts);
+  return t;
+}
+
+static void
+target_check_and_free (Target * t)
+{
+  gsize len;
+  gchar *now = file_contents (t->path, &len);
+
+  fail_unless_equals_uint64 (len, t->len);
+  fail_unless (memcmp (now, t->data, len) == 0, "%s changed", t->path);
+  g_free (now);
+  dc_rm_rf (t->dir);
+  g_free (t->dir);
+  g_free (t->path);
+  g_free (t->data);
+  g_free (t);
+}
+
+static void
+plant_link (const gchar * dir, const gchar * name, const gchar * to)
+{
+  gchar *path = g_build_filename (dir, name, NULL);
+
+  g_unlink (path);
+  fail_unless_equals_int (symlink (to, path), 0);
+  g_free (path);
+}
+
+static gboolean
+is_link (const gchar * dir, const gchar * name)
+{
+  gchar *path = g_build_filename (dir, name, NULL);
+  gboolean ret = g_file_test (path, G_FILE_TEST_IS_SYMLINK);
+
+  g_free (path);
+  return ret;
+}
+
+static DashcamCatalog *
+open_catalog (const gchar * dir)
+{
+  GError *err = NULL;
+  DashcamCatalog *cat = dashcam_catalog_open (dir, &err);
+
+  fail_unless (cat != NULL, "%s", err ? err->message : "");
+  return cat;
+}
+
+static void
+catalog_add (DashcamCatalog * cat, const gchar * name, guint64 index,
+    guint64 size, gboolean complete)
+{
+  DashcamSegment s = { 0, };
+  GError *err = NULL;
+
+  s.name = (gchar *) name;
+  s.index = index;
+  s.run_id = (gchar *) "earlier";
+  s.running_time = GST_CLOCK_TIME_NONE;
+  s.duration = GST_SECOND;
+  s.size = size;
+  fail_unless (dashcam_catalog_add_open (cat, &s, &err));
+  if (complete)
+    fail_unless (dashcam_catalog_add_close (cat, &s, &err));
+  g_assert_no_error (err);
+}
+
+/* Appends a record with a valid CRC, as a tampered journal would hold. */
+static void
+append_forged (const gchar * dir, const gchar * body)
+{
+  gchar *path = g_build_filename (dir, ".dashcam", "journal", NULL);
+  gchar *line = g_strdup_printf ("%08x %s\n", crc32 (body, strlen (body)),
+      body);
+  FILE *f = fopen (path, "a");
+
+  fail_unless (f != NULL);
+  fputs (line, f);
+  fclose (f);
+  g_free (line);
+  g_free (path);
+}
+
+/* 3a. Recovery (truncate): a partial file that is a link, a complete
+ * segment replaced by a link, a link named like ours that the catalog does
+ * not know, a journal naming ../..: the target stays byte-identical, each
+ * is skipped with a warning naming it, recording goes on. */
+GST_START_TEST (test_links_at_recovery)
+{
+  gchar *dir = dc_make_tmpdir ();
+  gchar *first_name, *forged;
+  DashcamCatalog *cat;
+  DcRunResult *r;
+  GPtrArray *segs;
+  Target *t;
+
+  if (!have_tools ())
+    goto out;
+  t = target_new ();
+  r = record (dir, NULL);
+  assert_clean_run (r);
+  dc_run_result_free (r);
+  segs = dc_list_files (dir, ".ts");
+  fail_unless_equals_int (segs->len, 5);
+  fail_unless_equals_int (count_segments (dir), 5);
+  first_name = g_path_get_basename (g_ptr_array_index (segs, 0));
+  g_ptr_array_unref (segs);
+
+  cat = open_catalog (dir);
+  catalog_add (cat, SEG ("900001"), 900001, 1000, FALSE);
+  dashcam_catalog_free (cat);
+  plant_link (dir, SEG ("900001") ".part", t->path);
+  plant_link (dir, first_name, t->path);
+  plant_link (dir, SEG ("900002") ".ts", t->path);
+  plant_link (dir, SEG ("900003") ".part", t->path);
+  forged = g_strdup_printf ("open name=..%%2F..%%2F..%s index=900004",
+      t->path);
+  append_forged (dir, forged);
+  g_free (forged);
+
+  r = record (dir, NULL);
+  assert_clean_run (r);
+  fail_unless (dc_warnings_contain (r, SEG ("900001") ".part"));
+  fail_unless (dc_warnings_contain (r, first_name));
+  fail_unless (dc_warnings_contain (r, SEG ("900002") ".ts"));
+  fail_unless (dc_warnings_contain (r, SEG ("900003") ".part"));
+  fail_unless (dc_warnings_contain (r, "symbolic link"));
+  fail_unless (dc_warnings_contain (r, "corrupt"));
+  fail_unless_equals_int (dc_count_messages (r,
+          "looprecsink-segment-recovered"), 0);
+  dc_run_result_free (r);
+
+  /* left as they were, and still not followed at the next start */
+  fail_unless (is_link (dir, SEG ("900001") ".part"));
+  fail_unless (is_link (dir, first_name));
+  fail_unless (is_link (dir, SEG ("900002") ".ts"));
+  fail_unless_equals_int (count_segments (dir), 4 + 5);
+  r = record (dir, NULL);
+  assert_clean_run (r);
+  fail_unless (dc_warnings_contain (r, first_name));
+  dc_run_result_free (r);
+  fail_unless_equals_int (count_segments (dir), 4 + 5 + 5);
+
+  target_check_and_free (t);
+  g_free (first_name);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* 3b. A state directory that is a link is refused, naming it; nothing is
+ * created where it points. */
+GST_START_TEST (test_state_dir_link)
+{
+  gchar *dir = dc_make_tmpdir (), *elsewhere = dc_make_tmpdir ();
+  gchar *state = g_build_filename (dir, ".dashcam", NULL);
+  DcRunResult *r;
+  GDir *d;
+
+  if (!have_tools ())
+    goto out;
+  fail_unless_equals_int (symlink (elsewhere, state), 0);
+  r = record (dir, NULL);
+  fail_unless (dc_errors_contain (r, ".dashcam"));
+  fail_unless (dc_errors_contain (r, "symbolic link"));
+  dc_run_result_free (r);
+  d = g_dir_open (elsewhere, 0, NULL);
+  fail_unless (g_dir_read_name (d) == NULL, "something created through "
+      "the link");
+  g_dir_close (d);
+out:
+  dc_rm_rf (elsewhere);
+  dc_rm_rf (dir);
+  g_free (state);
+  g_free (elsewhere);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  gchar *dir;
+  gchar *target;
+  guint64 index;
+  gboolean done;
+} Planter;
+
+/* Sync handler: replaces the segment just closed by a link before
+ * retention (which runs right after the message, on the same thread)
+ * gets to it at the next close. */
+static GstBusSyncReply
+plant_on_close (GstBus * bus, GstMessage * msg, gpointer user_data)
+{
+  Planter *p = user_data;
+  const GstStructure *s = gst_message_get_structure (msg);
+  guint64 index;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s && !p->done
+      && gst_structure_has_name (s, "looprecsink-segment-closed")
+      && gst_structure_get_uint64 (s, "index", &index) && index == p->index) {
+    gchar *path = g_strdup (gst_structure_get_string (s, "location"));
+
+    fail_unless_equals_int (g_unlink (path), 0);
+    fail_unless_equals_int (symlink (p->target, path), 0);
+    g_free (path);
+    p->done = TRUE;
+  }
+  return GST_BUS_PASS;
+}
+
+/* 3c. Retention (unlink) meets a link planted under a segment's name while
+ * recording: it is not deleted, not followed, reported and forgotten, and
+ * retention goes on with the others. */
+GST_START_TEST (test_link_at_retention)
+{
+  gchar *dir = dc_make_tmpdir (), *desc;
+  Planter p = { 0, };
+  GstElement *pipeline;
+  GstBus *bus;
+  DcRunResult *r;
+  Target *t;
+
+  if (!have_tools ())
+    goto out;
+  t = target_new ();
+  p.dir = dir;
+  p.target = t->path;
+  p.index = 0;
+  desc = g_strdup_printf ("filesrc location=%s ! looprecsink location=%s "
+      "max-size-time=1000000000 max-files=1", test_ts (), dir);
+  pipeline = gst_parse_launch (desc, NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_bus_set_sync_handler (bus, plant_on_close, &p, NULL);
+  r = dc_run_pipeline (pipeline, 120);
+  assert_clean_run (r);
+  fail_unless (p.done);
+  fail_unless (dc_warnings_contain (r, "symbolic link"));
+  /* the other old segments went */
+  fail_unless (dc_count_messages (r, "looprecsink-segment-deleted") >= 3);
+  fail_unless_equals_int (count_segments (dir), 1);
+  dc_run_result_free (r);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+
+  /* the link is still there, the catalog forgot it */
+  {
+    DashcamCatalog *cat = open_catalog (dir);
+    GPtrArray *list = dashcam_catalog_list (cat);
+    guint i, links = 0;
+    GDir *d = g_dir_open (dir, 0, NULL);
+    const gchar *e;
+
+    while ((e = g_dir_read_name (d)))
+      if (is_link (dir, e)) {
+        links++;
+        fail_unless (dashcam_catalog_lookup (cat, e) == NULL);
+      }
+    g_dir_close (d);
+    fail_unless_equals_int (links, 1);
+    for (i = 0; i < list->len; i++)
+      fail_unless (!is_link (dir,
+              ((DashcamSegment *) g_ptr_array_index (list, i))->name));
+    g_ptr_array_unref (list);
+    dashcam_catalog_free (cat);
+  }
+  target_check_and_free (t);
+  g_free (desc);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* ---- the upload path ---------------------------------------------------- */
+
+typedef struct
+{
+  GPid pid;
+  gchar *root;
+  guint port;
+} Ingest;
+
+static Ingest *
+ingest_start (void)
+{
+  const gchar *bin = g_getenv ("DASHCAM_INGEST");
+  Ingest *ing;
+  gchar *argv[5];
+  gint out_fd;
+  GError *err = NULL;
+  GIOChannel *ch;
+  gchar *line = NULL;
+
+  if (bin == NULL || !g_file_test (bin, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_printerr ("SKIP: no dashcam-ingest (DASHCAM_INGEST)\n");
+    return NULL;
+  }
+  ing = g_new0 (Ingest, 1);
+  ing->root = dc_make_tmpdir ();
+  argv[0] = (gchar *) bin;
+  argv[1] = (gchar *) "--port=0";
+  argv[2] = g_strdup_printf ("--root=%s", ing->root);
+  argv[3] = (gchar *) "--quiet";
+  argv[4] = NULL;
+  fail_unless (g_spawn_async_with_pipes (NULL, argv, NULL,
+          G_SPAWN_DEFAULT, NULL, NULL, &ing->pid, NULL, &out_fd, NULL, &err));
+  g_free (argv[2]);
+  ch = g_io_channel_unix_new (out_fd);
+  g_io_channel_read_line (ch, &line, NULL, NULL, NULL);
+  fail_unless (line && g_str_has_prefix (line, "listening on "), "%s", line);
+  ing->port = atoi (strrchr (line, ':') + 1);
+  g_free (line);
+  g_io_channel_unref (ch);
+  return ing;
+}
+
+static void
+ingest_stop (Ingest * ing)
+{
+  kill (ing->pid, SIGTERM);
+  g_usleep (300 * 1000);
+  kill (ing->pid, SIGKILL);
+  g_spawn_close_pid (ing->pid);
+  dc_rm_rf (ing->root);
+  g_free (ing->root);
+  g_free (ing);
+}
+
+/* 3d. Upload: a backlog segment whose file is a link to a file outside is
+ * not sent (nor read), with a warning naming it; a real one next to it is
+ * uploaded whole. */
+GST_START_TEST (test_link_at_upload)
+{
+  gchar *dir = dc_make_tmpdir (), *desc, *good, *sent_good, *sent_bad;
+  gchar *data, *sent;
+  gsize len, sent_len;
+  DashcamCatalog *cat;
+  DcRunResult *r;
+  Ingest *ing;
+  Target *t;
+  gint64 deadline;
+
+  if (!have_tools () || !dc_have_elements ("srtuploadsink", NULL)
+      || !(ing = ingest_start ()))
+    goto out;
+  t = target_new ();
+  cat = open_catalog (dir);
+  data = file_contents (test_ts (), &len);
+  catalog_add (cat, SEG ("000001"), 1, len, TRUE);
+  catalog_add (cat, SEG ("000002"), 2, len, TRUE);
+  dashcam_catalog_free (cat);
+  good = g_build_filename (dir, SEG ("000001"), NULL);
+  fail_unless (g_file_set_contents (good, data, len, NULL));
+  plant_link (dir, SEG ("000002"), t->path);
+
+  desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=120 ! "
+      "video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+      "h264parse ! mpegtsmux ! srtuploadsink uri=srt://127.0.0.1:%u "
+      "device-id=car backlog-location=%s backlog-policy=all", ing->port, dir);
+  r = dc_run_launch (desc, 60);
+  fail_unless (r->errors->len == 0, "%s",
+      r->errors->len ? (gchar *) g_ptr_array_index (r->errors, 0) : "");
+  fail_unless (dc_warnings_contain (r, SEG ("000002")));
+  fail_unless (dc_warnings_contain (r, "symbolic link"));
+
+  /* the real one arrived whole; the link's target never went out */
+  sent_good = g_build_filename (ing->root, "car", "20261122T000000Z-000001.ts",
+      NULL);
+  sent_bad = g_build_filename (ing->root, "car", "20261122T000000Z-000002.ts",
+      NULL);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (dc_file_size (sent_good) < len && g_get_monotonic_time () < deadline)
+    g_usleep (50 * 1000);
+  sent = file_contents (sent_good, &sent_len);
+  fail_unless_equals_uint64 (sent_len, len);
+  fail_unless (memcmp (sent, data, len) == 0);
+  fail_if (g_file_test (sent_bad, G_FILE_TEST_EXISTS));
+  fail_unless (is_link (dir, SEG ("000002")));
+
+  g_free (sent);
+  g_free (sent_bad);
+  g_free (sent_good);
+  dc_run_result_free (r);
+  g_free (desc);
+  g_free (good);
+  g_free (data);
+  target_check_and_free (t);
+  ingest_stop (ing);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+static Suite *
+recdir_suite (void)
+{
+  Suite *s = suite_create ("recdir");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_links_at_recovery);
+  tcase_add_test (tc, test_state_dir_link);
+  tcase_add_test (tc, test_link_at_retention);
+  tcase_add_test (tc, test_link_at_upload);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  Suite *s;
+  int ret;
+
+  gst_check_init (&argc, &argv);
+  shared_dir = dc_make_tmpdir ();
+  s = recdir_suite ();
+  ret = gst_check_run_suite (s, "recdir", __FILE__);
+  dc_rm_rf (shared_dir);
+  g_free (shared_dir);
+  return ret;
+}
