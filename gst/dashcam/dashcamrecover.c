@@ -109,6 +109,27 @@ dashcam_recover_file (const gchar * path, guint64 * size,
   return ret;
 }
 
+/* Opens @name and scans it; with @cut, cuts it to its clean length. */
+static gboolean
+scan_segment_file (DashcamCatalog * cat, const gchar * name, gboolean cut,
+    guint64 * size, GstClockTime * duration, guint64 * cut_bytes,
+    GError ** error)
+{
+  gchar *what = dashcam_catalog_build_path (cat, name);
+  gboolean ret = FALSE;
+  gint fd;
+
+  fd = dashcam_catalog_open_file (cat, name, O_RDWR, error);
+  if (fd >= 0) {
+    ret = recover_fd (fd, what, cut, size, duration, cut_bytes, error);
+    if (ret)
+      fchmod (fd, dashcam_catalog_get_file_mode (cat));
+    close (fd);
+  }
+  g_free (what);
+  return ret;
+}
+
 /**
  * dashcam_recover_segment_file:
  * @cat: the catalog of the directory
@@ -128,19 +149,8 @@ dashcam_recover_segment_file (DashcamCatalog * cat, const gchar * name,
     guint64 * size, GstClockTime * duration, guint64 * cut_bytes,
     GError ** error)
 {
-  gchar *what = dashcam_catalog_build_path (cat, name);
-  gboolean ret = FALSE;
-  gint fd;
-
-  fd = dashcam_catalog_open_file (cat, name, O_RDWR, error);
-  if (fd >= 0) {
-    ret = recover_fd (fd, what, TRUE, size, duration, cut_bytes, error);
-    if (ret)
-      fchmod (fd, dashcam_catalog_get_file_mode (cat));
-    close (fd);
-  }
-  g_free (what);
-  return ret;
+  return scan_segment_file (cat, name, TRUE, size, duration, cut_bytes,
+      error);
 }
 
 static void
@@ -167,16 +177,16 @@ recover_segment (DashcamCatalog * cat, DashcamSegment * seg,
   GError *err = NULL;
   gboolean ret = FALSE;
 
-  if (!dashcam_recover_segment_file (cat, part, &size, &duration, &cut,
-          &err)) {
+  if (!scan_segment_file (cat, part, TRUE, &size, &duration, &cut, &err)) {
     if (!g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_NOT_FOUND)) {
       g_propagate_error (error, err);
       goto out;
     }
-    /* died between the rename and the close record */
+    /* died between the rename and the close record (or the close record
+     * was lost): the file was synced whole before the rename, keep it */
     g_clear_error (&err);
     file = name;
-    if (!dashcam_recover_segment_file (cat, name, &size, &duration, &cut,
+    if (!scan_segment_file (cat, name, FALSE, &size, &duration, &cut,
             &err)) {
       if (!g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_NOT_FOUND)) {
         g_propagate_error (error, err);

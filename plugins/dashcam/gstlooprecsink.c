@@ -84,6 +84,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -1013,14 +1014,22 @@ target_duration (guint64 max_size_time, gboolean align, gint64 wall_us)
 }
 
 /* Creates NAME.part with the file mode, inside the directory whatever a
- * link in it says. Returns the fd, or -1 with errno set. */
+ * link in it says. Returns the fd, or -1 with errno set (EEXIST: NAME or
+ * NAME.part is taken by a file we must not replace). */
 static gint
 create_part_file (GstLoopRecSink * self, const gchar * name)
 {
   gchar *part = g_strconcat (name, DASHCAM_PARTIAL_SUFFIX, NULL);
   GError *err = NULL;
+  struct stat st;
   gint fd, e;
 
+  if (fstatat (dashcam_catalog_get_dir_fd (self->catalog), name, &st,
+          AT_SYMLINK_NOFOLLOW) == 0) {
+    g_free (part);
+    errno = EEXIST;
+    return -1;
+  }
   fd = dashcam_catalog_open_file (self->catalog, part,
       O_WRONLY | O_CREAT | O_EXCL, &err);
   e = errno;

@@ -529,6 +529,286 @@ out:
 
 GST_END_TEST;
 
+/* ---- a damaged journal loses no footage ---------------------------------- */
+
+typedef enum
+{
+  DAMAGE_TRUNCATE,
+  DAMAGE_FLIP,
+  DAMAGE_DELETE,
+} Damage;
+
+static gchar *
+journal_file (const gchar * dir)
+{
+  return g_build_filename (dir, ".dashcam", "journal", NULL);
+}
+
+/* Records 5 segments, locks the second one; returns the lock record. */
+static gchar *
+record_and_lock (const gchar * dir, gchar ** locked_name)
+{
+  DcRunResult *r = record (dir, NULL);
+  DashcamCatalog *cat;
+  GPtrArray *list;
+  GError *err = NULL;
+  gchar *journal, *data, *line, *lock;
+  gsize len;
+
+  assert_clean_run (r);
+  dc_run_result_free (r);
+  cat = open_catalog (dir);
+  list = dashcam_catalog_list (cat);
+  fail_unless_equals_int (list->len, 5);
+  *locked_name = g_strdup (((DashcamSegment *) g_ptr_array_index (list,
+              1))->name);
+  g_ptr_array_unref (list);
+  fail_unless (dashcam_catalog_set_locked (cat, *locked_name, TRUE, &err));
+  dashcam_catalog_free (cat);
+
+  journal = journal_file (dir);
+  data = file_contents (journal, &len);
+  lock = g_strdup_printf (" lock name=%s\n", *locked_name);
+  line = strstr (data, lock);
+  fail_unless (line != NULL);
+  while (line > data && line[-1] != '\n')
+    line--;
+  line = g_strndup (line, strchr (line, '\n') + 1 - line);
+  g_free (lock);
+  g_free (data);
+  g_free (journal);
+  return line;
+}
+
+/* Damages the journal; returns whether the lock record survived whole. */
+static gboolean
+damage_journal (const gchar * dir, Damage how, GRand * rand,
+    const gchar * lock_line)
+{
+  gchar *journal = journal_file (dir);
+  gchar *data;
+  gsize len;
+  gboolean survived = FALSE;
+  guint i;
+
+  data = file_contents (journal, &len);
+  switch (how) {
+    case DAMAGE_TRUNCATE:
+      len = g_rand_int_range (rand, 0, len);
+      break;
+    case DAMAGE_FLIP:
+      for (i = 0; i < 6; i++)
+        data[g_rand_int_range (rand, 0, len)] ^= 1 << g_rand_int_range (rand,
+            0, 8);
+      break;
+    case DAMAGE_DELETE:
+      len = 0;
+      break;
+  }
+  data[len] = '\0';
+  survived = strstr (data, lock_line) != NULL;
+  if (how == DAMAGE_DELETE) {
+    fail_unless_equals_int (g_unlink (journal), 0);
+  } else {
+    fail_unless (g_file_set_contents (journal, data, len, NULL));
+  }
+  g_free (data);
+  g_free (journal);
+  return survived;
+}
+
+/* After a run with max-files=3: every segment file on disk is in the
+ * catalog (none became foreign), 3 unlocked ones are left, the locked one
+ * is there if its lock survived, every segment plays. */
+static void
+check_directory (const gchar * dir, const gchar * locked_name,
+    gboolean lock_survived, DcRunResult * r, GPtrArray * before)
+{
+  DashcamCatalog *cat = open_catalog (dir);
+  GPtrArray *files = dc_list_files (dir, ".ts");
+  guint i, unlocked = 0;
+
+  fail_unless_equals_int (dc_list_files (dir, ".part")->len, 0);
+  for (i = 0; i < files->len; i++) {
+    const gchar *path = g_ptr_array_index (files, i);
+    gchar *name = g_path_get_basename (path);
+    DashcamSegment *seg = dashcam_catalog_lookup (cat, name);
+
+    fail_unless (seg != NULL, "%s is not in the catalog", name);
+    fail_unless (seg->complete);
+    if (!seg->locked)
+      unlocked++;
+    fail_unless (dc_ffprobe_starts_with_keyframe (path), "%s", name);
+    g_free (name);
+  }
+  fail_unless_equals_int (unlocked, 3);
+  if (lock_survived) {
+    DashcamSegment *seg = dashcam_catalog_lookup (cat, locked_name);
+
+    fail_unless (seg != NULL && seg->locked, "%s lost its lock", locked_name);
+  }
+  /* what went, went by retention and was reported */
+  for (i = 0; i < before->len; i++) {
+    gchar *path = g_ptr_array_index (before, i);
+    gboolean reported = FALSE;
+    guint n;
+
+    if (g_file_test (path, G_FILE_TEST_EXISTS))
+      continue;
+    for (n = 0; n < r->elements->len; n++) {
+      GstStructure *s = g_ptr_array_index (r->elements, n);
+
+      if (gst_structure_has_name (s, "looprecsink-segment-deleted")
+          && !g_strcmp0 (gst_structure_get_string (s, "location"), path)
+          && !g_strcmp0 (gst_structure_get_string (s, "reason"), "max-files"))
+        reported = TRUE;
+    }
+    fail_unless (reported, "%s went without a retention message", path);
+  }
+  g_ptr_array_unref (files);
+  dashcam_catalog_free (cat);
+}
+
+static void
+damage_and_record (Damage how, guint seed)
+{
+  gchar *dir = dc_make_tmpdir ();
+  gchar *locked_name, *lock_line;
+  GRand *rand = g_rand_new_with_seed (seed);
+  GPtrArray *before;
+  gboolean survived;
+  DcRunResult *r;
+
+  lock_line = record_and_lock (dir, &locked_name);
+  before = dc_list_files (dir, ".ts");
+  survived = damage_journal (dir, how, rand, lock_line);
+  /* an hour later: new names, the old ones are not overwritten */
+  g_setenv ("GST_DASHCAM_CLOCK_OFFSET", "3600", TRUE);
+  r = record (dir, "max-files=3");
+  g_unsetenv ("GST_DASHCAM_CLOCK_OFFSET");
+  assert_clean_run (r);
+  check_directory (dir, locked_name, survived, r, before);
+  dc_run_result_free (r);
+
+  g_ptr_array_unref (before);
+  g_rand_free (rand);
+  g_free (lock_line);
+  g_free (locked_name);
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+/* 4a. The journal cut at random points: what it lost is adopted again,
+ * retention works, a lock whose record survived holds. */
+GST_START_TEST (test_journal_truncated)
+{
+  guint seed;
+
+  if (!have_tools ())
+    return;
+  for (seed = 1; seed <= 4; seed++)
+    damage_and_record (DAMAGE_TRUNCATE, seed);
+}
+
+GST_END_TEST;
+
+/* 4b. Bytes flipped in the journal. */
+GST_START_TEST (test_journal_flipped)
+{
+  guint seed;
+
+  if (!have_tools ())
+    return;
+  for (seed = 1; seed <= 4; seed++)
+    damage_and_record (DAMAGE_FLIP, seed);
+}
+
+GST_END_TEST;
+
+/* 4c. The journal deleted. */
+GST_START_TEST (test_journal_deleted)
+{
+  if (!have_tools ())
+    return;
+  damage_and_record (DAMAGE_DELETE, 0);
+}
+
+GST_END_TEST;
+
+static GstBusSyncReply
+delete_journal_on_close (GstBus * bus, GstMessage * msg, gpointer user_data)
+{
+  Planter *p = user_data;
+  const GstStructure *s = gst_message_get_structure (msg);
+  guint64 index;
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s && !p->done
+      && gst_structure_has_name (s, "looprecsink-segment-closed")
+      && gst_structure_get_uint64 (s, "index", &index) && index == p->index) {
+    gchar *journal = journal_file (p->dir);
+
+    fail_unless_equals_int (g_unlink (journal), 0);
+    g_free (journal);
+    p->done = TRUE;
+  }
+  return GST_BUS_PASS;
+}
+
+/* 4d. The journal deleted while recording: it is written again from what
+ * the recorder knew, retention goes on deleting the old segments. */
+GST_START_TEST (test_journal_deleted_while_recording)
+{
+  gchar *dir = dc_make_tmpdir (), *desc;
+  Planter p = { 0, };
+  GstElement *pipeline;
+  GstBus *bus;
+  DcRunResult *r;
+  GPtrArray *before;
+  DashcamCatalog *cat;
+  GPtrArray *list;
+
+  if (!have_tools ())
+    goto out;
+  r = record (dir, NULL);
+  assert_clean_run (r);
+  dc_run_result_free (r);
+  before = dc_list_files (dir, ".ts");
+
+  p.dir = dir;
+  p.index = 6;
+  desc = g_strdup_printf ("filesrc location=%s ! looprecsink location=%s "
+      "max-size-time=1000000000 max-files=3", test_ts (), dir);
+  pipeline = gst_parse_launch (desc, NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_bus_set_sync_handler (bus, delete_journal_on_close, &p, NULL);
+  g_setenv ("GST_DASHCAM_CLOCK_OFFSET", "3600", TRUE);
+  r = dc_run_pipeline (pipeline, 120);
+  g_unsetenv ("GST_DASHCAM_CLOCK_OFFSET");
+  assert_clean_run (r);
+  fail_unless (p.done);
+  check_directory (dir, NULL, FALSE, r, before);
+  /* all 5 segments of the first run went, by retention */
+  fail_unless_equals_int (dc_count_messages (r, "looprecsink-segment-deleted"),
+      7);
+  cat = open_catalog (dir);
+  list = dashcam_catalog_list (cat);
+  fail_unless_equals_int (list->len, 3);
+  g_ptr_array_unref (list);
+  dashcam_catalog_free (cat);
+
+  dc_run_result_free (r);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_ptr_array_unref (before);
+  g_free (desc);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 recdir_suite (void)
 {
@@ -540,6 +820,10 @@ recdir_suite (void)
   tcase_add_test (tc, test_state_dir_link);
   tcase_add_test (tc, test_link_at_retention);
   tcase_add_test (tc, test_link_at_upload);
+  tcase_add_test (tc, test_journal_truncated);
+  tcase_add_test (tc, test_journal_flipped);
+  tcase_add_test (tc, test_journal_deleted);
+  tcase_add_test (tc, test_journal_deleted_while_recording);
   return s;
 }
 
