@@ -1081,6 +1081,11 @@ dashcam_catalog_lock_recorder (DashcamCatalog * cat, GError ** error)
     return FALSE;
   }
   cat->recorder_lock_fd = fd;
+  /* the recorder owns the directory: a catalog made with another mode (or
+   * by an older version) gets its own */
+  fchmod (fd, cat->file_mode);
+  fchmod (cat->journal_fd, cat->file_mode);
+  fchmod (cat->state_fd, dashcam_dir_mode_for (cat->file_mode));
   return TRUE;
 }
 

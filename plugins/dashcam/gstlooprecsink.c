@@ -60,7 +60,8 @@
  * * `looprecsink-segment-deleted`: reason `max-files`, `max-total-bytes`,
  *   `min-free-bytes`, `disk-full` or `empty`. `uploaded` FALSE means the
  *   server never got this video.
- * * `looprecsink-segment-recovered`: reason `power-cut`; extra field
+ * * `looprecsink-segment-recovered`: reason `power-cut`, or `adopted` (a
+ *   segment named like ours that a damaged catalog lost); extra field
  *   `cut-bytes` (guint64): bytes cut from the end of the partial file
  * * `looprecsink-segment-locked`: reason `lock` (locked now),
  *   `max-locked-bytes` (the lock expired: `locked` is FALSE); extra fields

@@ -809,6 +809,95 @@ out:
 
 GST_END_TEST;
 
+/* ---- privacy ------------------------------------------------------------- */
+
+static guint
+mode_of (const gchar * dir, const gchar * name)
+{
+  gchar *path = name ? g_build_filename (dir, name, NULL) : g_strdup (dir);
+  GStatBuf st;
+
+  fail_unless_equals_int (g_lstat (path, &st), 0);
+  g_free (path);
+  return st.st_mode & 07777;
+}
+
+static void
+check_modes (const gchar * dir, guint file_mode, guint dir_mode)
+{
+  GPtrArray *segs = dc_list_files (dir, ".ts");
+  guint i;
+
+  fail_unless (segs->len >= 5);
+  fail_unless_equals_int (mode_of (dir, NULL), dir_mode);
+  fail_unless_equals_int (mode_of (dir, ".dashcam"), dir_mode);
+  fail_unless_equals_int (mode_of (dir, ".dashcam/journal"), file_mode);
+  fail_unless_equals_int (mode_of (dir, ".dashcam/recorder.lock"), file_mode);
+  for (i = 0; i < segs->len; i++)
+    fail_unless_equals_int (mode_of (g_ptr_array_index (segs, i), NULL),
+        file_mode);
+  g_ptr_array_unref (segs);
+}
+
+/* 9. Segments, journal and directories have no world access by default,
+ * whatever the umask; file-mode changes it; recovered and adopted files
+ * get it too. */
+GST_START_TEST (test_file_mode)
+{
+  gchar *top = dc_make_tmpdir ();
+  gchar *dir = g_build_filename (top, "rec", NULL);
+  gchar *dir2 = g_build_filename (top, "rec2", NULL);
+  gchar *data, *part, *lost;
+  DashcamCatalog *cat;
+  DcRunResult *r;
+  gsize len;
+
+  if (!have_tools ())
+    goto out;
+  umask (0);
+  r = record (dir, NULL);
+  assert_clean_run (r);
+  dc_run_result_free (r);
+  check_modes (dir, 0640, 0750);
+
+  /* a power cut's partial file and a file the journal lost, both made
+   * world-readable: what is recovered or adopted is ours, and private */
+  data = file_contents (test_ts (), &len);
+  cat = open_catalog (dir);
+  catalog_add (cat, SEG ("900001"), 900001, len, FALSE);
+  dashcam_catalog_free (cat);
+  part = g_build_filename (dir, SEG ("900001") ".part", NULL);
+  lost = g_build_filename (dir, SEG ("900002"), NULL);
+  fail_unless (g_file_set_contents (part, data, len - 1000, NULL));
+  fail_unless (g_file_set_contents (lost, data, len, NULL));
+  fail_unless_equals_int (g_chmod (part, 0666), 0);
+  fail_unless_equals_int (g_chmod (lost, 0666), 0);
+  r = record (dir, NULL);
+  assert_clean_run (r);
+  fail_unless_equals_int (dc_count_messages (r,
+          "looprecsink-segment-recovered"), 2);
+  dc_run_result_free (r);
+  fail_unless_equals_int (mode_of (dir, SEG ("900001")), 0640);
+  fail_unless_equals_int (mode_of (dir, SEG ("900002")), 0640);
+  check_modes (dir, 0640, 0750);
+
+  r = record (dir2, "file-mode=0600");
+  assert_clean_run (r);
+  dc_run_result_free (r);
+  check_modes (dir2, 0600, 0700);
+
+  g_free (lost);
+  g_free (part);
+  g_free (data);
+out:
+  dc_rm_rf (top);
+  g_free (dir2);
+  g_free (dir);
+  g_free (top);
+}
+
+GST_END_TEST;
+
 static Suite *
 recdir_suite (void)
 {
@@ -824,6 +913,7 @@ recdir_suite (void)
   tcase_add_test (tc, test_journal_flipped);
   tcase_add_test (tc, test_journal_deleted);
   tcase_add_test (tc, test_journal_deleted_while_recording);
+  tcase_add_test (tc, test_file_mode);
   return s;
 }
 
