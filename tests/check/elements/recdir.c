@@ -461,12 +461,12 @@ ingest_stop (Ingest * ing)
   g_free (ing);
 }
 
-/* 3d. Upload: a backlog segment whose file is a link to a file outside is
- * not sent (nor read), with a warning naming it; a real one next to it is
- * uploaded whole. */
+/* 3d. Upload: a backlog segment whose file is a link (symbolic or hard) to
+ * a file outside is not sent (nor read), with a warning naming it; a real
+ * one next to it is uploaded whole. */
 GST_START_TEST (test_link_at_upload)
 {
-  gchar *dir = dc_make_tmpdir (), *desc, *good, *sent_good, *sent_bad;
+  gchar *dir = dc_make_tmpdir (), *desc, *good, *sent_good, *sent_bad, *hard;
   gchar *data, *sent;
   gsize len, sent_len;
   DashcamCatalog *cat;
@@ -483,10 +483,13 @@ GST_START_TEST (test_link_at_upload)
   data = file_contents (test_ts (), &len);
   catalog_add (cat, SEG ("000001"), 1, len, TRUE);
   catalog_add (cat, SEG ("000002"), 2, len, TRUE);
+  catalog_add (cat, SEG ("000003"), 3, len, TRUE);
   dashcam_catalog_free (cat);
   good = g_build_filename (dir, SEG ("000001"), NULL);
   fail_unless (g_file_set_contents (good, data, len, NULL));
   plant_link (dir, SEG ("000002"), t->path);
+  hard = g_build_filename (dir, SEG ("000003"), NULL);
+  fail_unless_equals_int (link (t->path, hard), 0);
 
   desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=120 ! "
       "video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! "
@@ -498,6 +501,8 @@ GST_START_TEST (test_link_at_upload)
       r->errors->len ? (gchar *) g_ptr_array_index (r->errors, 0) : "");
   fail_unless (dc_warnings_contain (r, SEG ("000002")));
   fail_unless (dc_warnings_contain (r, "symbolic link"));
+  fail_unless (dc_warnings_contain (r, SEG ("000003")));
+  fail_unless (dc_warnings_contain (r, "hard links"));
 
   /* the real one arrived whole; the link's target never went out */
   sent_good = g_build_filename (ing->root, "car", "20261122T000000Z-000001.ts",
@@ -511,6 +516,10 @@ GST_START_TEST (test_link_at_upload)
   fail_unless_equals_uint64 (sent_len, len);
   fail_unless (memcmp (sent, data, len) == 0);
   fail_if (g_file_test (sent_bad, G_FILE_TEST_EXISTS));
+  g_free (sent_bad);
+  sent_bad = g_build_filename (ing->root, "car",
+      "20261122T000000Z-000003.ts", NULL);
+  fail_if (g_file_test (sent_bad, G_FILE_TEST_EXISTS));
   fail_unless (is_link (dir, SEG ("000002")));
 
   g_free (sent);
@@ -519,6 +528,7 @@ GST_START_TEST (test_link_at_upload)
   dc_run_result_free (r);
   g_free (desc);
   g_free (good);
+  g_free (hard);
   g_free (data);
   target_check_and_free (t);
   ingest_stop (ing);
