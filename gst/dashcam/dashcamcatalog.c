@@ -974,6 +974,37 @@ open_state_dir (DashcamCatalog * cat, GError ** error)
 }
 
 /**
+ * dashcam_catalog_set_aside_state_dir:
+ * @dir: a recording directory
+ * @error: return location for a #GError
+ *
+ * A `.dashcam` in @dir that is a symbolic link (or not a directory) is not
+ * ours to follow: renames it (the link itself) to `.dashcam-<seconds>`, so
+ * that the recorder can start a new catalog. Only the recorder calls this.
+ *
+ * Returns: (transfer full) (nullable): the new name if it was moved, %NULL
+ *   otherwise (with @error set if it could not be)
+ */
+gchar *
+dashcam_catalog_set_aside_state_dir (const gchar * dir, GError ** error)
+{
+  gchar *state = g_build_filename (dir, DASHCAM_STATE_DIR, NULL);
+  gchar *aside = NULL;
+  GStatBuf st;
+
+  if (g_lstat (state, &st) == 0 && !S_ISDIR (st.st_mode)) {
+    aside = g_strdup_printf ("%s-%" G_GINT64_FORMAT, state,
+        g_get_real_time () / G_USEC_PER_SEC);
+    if (g_rename (state, aside) < 0) {
+      set_io_error (error, "move aside", state);
+      g_clear_pointer (&aside, g_free);
+    }
+  }
+  g_free (state);
+  return aside;
+}
+
+/**
  * dashcam_catalog_open_full:
  * @dir: the recording directory (created if missing)
  * @file_mode: permissions of the files created (0640: no world access);

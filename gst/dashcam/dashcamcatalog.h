@@ -72,6 +72,9 @@ void dashcam_catalog_free (DashcamCatalog * cat);
 
 const gchar *dashcam_catalog_get_dir (DashcamCatalog * cat);
 
+gchar *dashcam_catalog_set_aside_state_dir (const gchar * dir,
+    GError ** error);
+
 gboolean dashcam_catalog_lock_recorder (DashcamCatalog * cat, GError ** error);
 
 gboolean dashcam_catalog_refresh (DashcamCatalog * cat, GError ** error);

@@ -1410,6 +1410,23 @@ on_recover_event (const DashcamRecoverEvent * ev, gpointer user_data)
   }
 }
 
+/* A `.dashcam` that is a link is never followed: it is renamed, and the
+ * segments are adopted into a new catalog. Called with state_lock. */
+static void
+set_aside_state_dir (GstLoopRecSink * self)
+{
+  GError *err = NULL;
+  gchar *aside = dashcam_catalog_set_aside_state_dir (self->location, &err);
+
+  if (aside)
+    GST_ELEMENT_WARNING (self, RESOURCE, READ,
+        ("\"%s/%s\" is a symbolic link or not a directory: not following it, "
+            "moved it to \"%s\"", self->location, DASHCAM_STATE_DIR, aside),
+        (NULL));
+  g_free (aside);
+  g_clear_error (&err);
+}
+
 static gboolean
 prepare_location (GstLoopRecSink * self)
 {
@@ -1472,6 +1489,7 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   if (!prepare_location (self))
     goto fail;
 
+  set_aside_state_dir (self);
   self->catalog = dashcam_catalog_open_full (self->location, self->file_mode,
       &err);
   if (self->catalog == NULL)

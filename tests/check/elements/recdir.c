@@ -280,29 +280,64 @@ out:
 
 GST_END_TEST;
 
-/* 3b. A state directory that is a link is refused, naming it; nothing is
- * created where it points. */
+/* 3b. A state directory that is a link is not followed: the recorder
+ * moves the link aside with a warning naming it, adopts the segments into a
+ * new catalog and records on; nothing is created or changed where the link
+ * pointed. The uploader, a reader, refuses it. */
 GST_START_TEST (test_state_dir_link)
 {
   gchar *dir = dc_make_tmpdir (), *elsewhere = dc_make_tmpdir ();
   gchar *state = g_build_filename (dir, ".dashcam", NULL);
+  gchar *journal = g_build_filename (elsewhere, "journal", NULL);
+  gchar *before, *after;
   DcRunResult *r;
   GDir *d;
+  guint n;
 
   if (!have_tools ())
     goto out;
-  fail_unless_equals_int (symlink (elsewhere, state), 0);
   r = record (dir, NULL);
-  fail_unless (dc_errors_contain (r, ".dashcam"));
-  fail_unless (dc_errors_contain (r, "symbolic link"));
+  assert_clean_run (r);
   dc_run_result_free (r);
+  /* the real catalog goes elsewhere, a link takes its place */
+  dc_rm_rf (elsewhere);
+  fail_unless_equals_int (g_rename (state, elsewhere), 0);
+  fail_unless_equals_int (symlink (elsewhere, state), 0);
+  fail_unless (g_file_get_contents (journal, &before, NULL, NULL));
+
+  if (dc_have_elements ("srtuploadsink", NULL)) {
+    gchar *desc = g_strdup_printf ("filesrc location=%s ! srtuploadsink "
+        "uri=srt://127.0.0.1:9 backlog-location=%s", test_ts (), dir);
+
+    r = dc_run_launch (desc, 60);
+    fail_unless (dc_warnings_contain (r, ".dashcam"));
+    dc_run_result_free (r);
+    g_free (desc);
+  }
+
+  r = record (dir, "max-files=3");
+  assert_clean_run (r);
+  fail_unless (dc_warnings_contain (r, ".dashcam"));
+  fail_unless (dc_warnings_contain (r, "symbolic link"));
+  fail_unless_equals_int (dc_count_messages (r,
+          "looprecsink-segment-recovered"), 5);
+  dc_run_result_free (r);
+  fail_unless_equals_int (count_segments (dir), 3);
+  fail_unless (g_file_test (state, G_FILE_TEST_IS_DIR));
+  fail_if (g_file_test (state, G_FILE_TEST_IS_SYMLINK));
+
+  fail_unless (g_file_get_contents (journal, &after, NULL, NULL));
+  fail_unless_equals_string (after, before);
   d = g_dir_open (elsewhere, 0, NULL);
-  fail_unless (g_dir_read_name (d) == NULL, "something created through "
-      "the link");
+  for (n = 0; g_dir_read_name (d); n++);
   g_dir_close (d);
+  fail_unless_equals_int (n, 2);        /* journal, recorder.lock */
+  g_free (after);
+  g_free (before);
 out:
   dc_rm_rf (elsewhere);
   dc_rm_rf (dir);
+  g_free (journal);
   g_free (state);
   g_free (elsewhere);
   g_free (dir);
