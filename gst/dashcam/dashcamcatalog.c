@@ -978,8 +978,9 @@ open_state_dir (DashcamCatalog * cat, GError ** error)
  * @dir: a recording directory
  * @error: return location for a #GError
  *
- * A `.dashcam` in @dir that is a symbolic link (or not a directory) is not
- * ours to follow: renames it (the link itself) to `.dashcam-<seconds>`, so
+ * A `.dashcam` in @dir that is a symbolic link (or not a directory), or
+ * whose journal or lock file is not a regular file of its own, is not ours
+ * to follow: renames it (the link itself) to `.dashcam-<microseconds>`, so
  * that the recorder can start a new catalog. Only the recorder calls this.
  *
  * Returns: (transfer full) (nullable): the new name if it was moved, %NULL
@@ -988,13 +989,28 @@ open_state_dir (DashcamCatalog * cat, GError ** error)
 gchar *
 dashcam_catalog_set_aside_state_dir (const gchar * dir, GError ** error)
 {
+  const gchar *files[] = { DASHCAM_JOURNAL_NAME, DASHCAM_RECORDER_LOCK_NAME };
   gchar *state = g_build_filename (dir, DASHCAM_STATE_DIR, NULL);
   gchar *aside = NULL;
+  gboolean tampered = FALSE;
   GStatBuf st;
+  guint i;
 
-  if (g_lstat (state, &st) == 0 && !S_ISDIR (st.st_mode)) {
+  if (g_lstat (state, &st) < 0) {
+    g_free (state);
+    return NULL;
+  }
+  tampered = !S_ISDIR (st.st_mode);
+  for (i = 0; !tampered && i < G_N_ELEMENTS (files); i++) {
+    gchar *path = g_build_filename (state, files[i], NULL);
+
+    tampered = g_lstat (path, &st) == 0 && (!S_ISREG (st.st_mode)
+        || st.st_nlink > 1);
+    g_free (path);
+  }
+  if (tampered) {
     aside = g_strdup_printf ("%s-%" G_GINT64_FORMAT, state,
-        g_get_real_time () / G_USEC_PER_SEC);
+        g_get_real_time ());
     if (g_rename (state, aside) < 0) {
       set_io_error (error, "move aside", state);
       g_clear_pointer (&aside, g_free);

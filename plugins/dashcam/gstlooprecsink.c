@@ -1410,7 +1410,8 @@ on_recover_event (const DashcamRecoverEvent * ev, gpointer user_data)
   }
 }
 
-/* A `.dashcam` that is a link is never followed: it is renamed, and the
+/* A `.dashcam` that is a link (or holds links) is never followed: it is
+ * renamed, and the
  * segments are adopted into a new catalog. Called with state_lock. */
 static void
 set_aside_state_dir (GstLoopRecSink * self)
@@ -1420,8 +1421,9 @@ set_aside_state_dir (GstLoopRecSink * self)
 
   if (aside)
     GST_ELEMENT_WARNING (self, RESOURCE, READ,
-        ("\"%s/%s\" is a symbolic link or not a directory: not following it, "
-            "moved it to \"%s\"", self->location, DASHCAM_STATE_DIR, aside),
+        ("\"%s/%s\" is a symbolic link, or holds one where the catalog "
+            "should be: not following it, moved it to \"%s\"",
+            self->location, DASHCAM_STATE_DIR, aside),
         (NULL));
   g_free (aside);
   g_clear_error (&err);

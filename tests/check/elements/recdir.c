@@ -332,6 +332,24 @@ GST_START_TEST (test_state_dir_link)
   for (n = 0; g_dir_read_name (d); n++);
   g_dir_close (d);
   fail_unless_equals_int (n, 2);        /* journal, recorder.lock */
+
+  /* a journal that is a link to a file outside, the same */
+  {
+    gchar *inside = g_build_filename (state, "journal", NULL);
+    Target *t = target_new ();
+
+    fail_unless_equals_int (g_unlink (inside), 0);
+    fail_unless_equals_int (symlink (t->path, inside), 0);
+    r = record (dir, "max-files=3");
+    assert_clean_run (r);
+    fail_unless (dc_warnings_contain (r, ".dashcam"));
+    fail_unless_equals_int (dc_count_messages (r,
+            "looprecsink-segment-recovered"), 3);
+    dc_run_result_free (r);
+    fail_unless_equals_int (count_segments (dir), 3);
+    target_check_and_free (t);
+    g_free (inside);
+  }
   g_free (after);
   g_free (before);
 out:
