@@ -872,6 +872,54 @@ out:
 
 GST_END_TEST;
 
+/* 4e. A file named like ours that does not play is left alone, and a new
+ * segment never takes its name (a journal lost in the same second as the
+ * restart made main overwrite the old segments). */
+GST_START_TEST (test_existing_name_not_replaced)
+{
+  gchar *dir = dc_make_tmpdir ();
+  gchar *journal = journal_file (dir);
+  gchar *junk = g_build_filename (dir, "000005.ts", NULL);
+  gchar *text = NULL, *first = g_build_filename (dir, "000000.ts", NULL);
+  gchar *data, *again;
+  gsize len, len2;
+  DcRunResult *r;
+
+  if (!have_tools ())
+    goto out;
+  r = record (dir, "filename-format={index}.ts");
+  assert_clean_run (r);
+  dc_run_result_free (r);
+  data = file_contents (first, &len);
+  fail_unless_equals_int (g_unlink (journal), 0);
+  fail_unless (g_file_set_contents (junk, "not video", -1, NULL));
+
+  r = record (dir, "filename-format={index}.ts");
+  assert_clean_run (r);
+  fail_unless (dc_warnings_contain (r, "000005.ts"));
+  fail_unless_equals_int (dc_count_messages (r,
+          "looprecsink-segment-recovered"), 5);
+  dc_run_result_free (r);
+  fail_unless (g_file_get_contents (junk, &text, NULL, NULL));
+  fail_unless_equals_string (text, "not video");
+  again = file_contents (first, &len2);
+  fail_unless_equals_uint64 (len2, len);
+  fail_unless (memcmp (again, data, len) == 0);
+  /* 5 old, 5 new, the junk */
+  fail_unless_equals_int (count_segments (dir), 11);
+  g_free (again);
+  g_free (data);
+out:
+  dc_rm_rf (dir);
+  g_free (text);
+  g_free (first);
+  g_free (junk);
+  g_free (journal);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* ---- privacy ------------------------------------------------------------- */
 
 static guint
@@ -976,6 +1024,7 @@ recdir_suite (void)
   tcase_add_test (tc, test_journal_flipped);
   tcase_add_test (tc, test_journal_deleted);
   tcase_add_test (tc, test_journal_deleted_while_recording);
+  tcase_add_test (tc, test_existing_name_not_replaced);
   tcase_add_test (tc, test_file_mode);
   return s;
 }
