@@ -250,8 +250,8 @@ stat_at (gint dir_fd, const gchar * where, const gchar * name,
   if (fstatat (dir_fd, name, st, AT_SYMLINK_NOFOLLOW) == 0)
     return TRUE;
   g_set_error (error, DASHCAM_ERROR, errno == ENOENT ?
-      DASHCAM_ERROR_NOT_FOUND : DASHCAM_ERROR_IO, "Could not stat \"%s/%s\": %s",
-      where, name, g_strerror (errno));
+      DASHCAM_ERROR_NOT_FOUND : DASHCAM_ERROR_IO,
+      "Could not stat \"%s/%s\": %s", where, name, g_strerror (errno));
   return FALSE;
 }
 
@@ -597,7 +597,8 @@ apply_line (DashcamCatalog * cat, const gchar * line, gsize len)
         g_uri_unescape_string (eq + 1, NULL));
   }
   name = g_hash_table_lookup (rec.fields, "name");
-  if (g_hash_table_contains (rec.fields, "name") && !dashcam_name_is_safe (name)) {
+  if (g_hash_table_contains (rec.fields, "name")
+      && !dashcam_name_is_safe (name)) {
     /* a valid CRC does not make it ours: a tampered or foreign journal */
     cat->n_corrupt++;
     GST_WARNING ("skipping a record in %s naming \"%s\", which is not a "
