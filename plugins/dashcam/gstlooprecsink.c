@@ -570,6 +570,34 @@ delete_segment_file (GstLoopRecSink * self, const gchar * name,
   return FALSE;
 }
 
+/* Creates NAME.part with the file mode, inside the directory whatever a
+ * link in it says. Returns the fd, or -1 with errno set (EEXIST: NAME or
+ * NAME.part is taken by a file we must not replace). */
+static gint
+create_part_file (GstLoopRecSink * self, const gchar * name)
+{
+  gchar *part = g_strconcat (name, DASHCAM_PARTIAL_SUFFIX, NULL);
+  GError *err = NULL;
+  struct stat st;
+  gint fd, e;
+
+  if (fstatat (dashcam_catalog_get_dir_fd (self->catalog), name, &st,
+          AT_SYMLINK_NOFOLLOW) == 0) {
+    g_free (part);
+    errno = EEXIST;
+    return -1;
+  }
+  fd = dashcam_catalog_open_file (self->catalog, part,
+      O_WRONLY | O_CREAT | O_EXCL, &err);
+  e = errno;
+  if (fd < 0)
+    GST_DEBUG_OBJECT (self, "%s", err->message);
+  g_clear_error (&err);
+  g_free (part);
+  errno = e;
+  return fd;
+}
+
 /* Deletes what the limits say must go. With @need_space, deletes at least
  * one segment. Returns TRUE if something was deleted. Called with
  * state_lock. */
@@ -1012,34 +1040,6 @@ target_duration (guint64 max_size_time, gboolean align, gint64 wall_us)
   if (next - wall_ns < GST_SECOND)
     next += max_size_time;
   return next - wall_ns;
-}
-
-/* Creates NAME.part with the file mode, inside the directory whatever a
- * link in it says. Returns the fd, or -1 with errno set (EEXIST: NAME or
- * NAME.part is taken by a file we must not replace). */
-static gint
-create_part_file (GstLoopRecSink * self, const gchar * name)
-{
-  gchar *part = g_strconcat (name, DASHCAM_PARTIAL_SUFFIX, NULL);
-  GError *err = NULL;
-  struct stat st;
-  gint fd, e;
-
-  if (fstatat (dashcam_catalog_get_dir_fd (self->catalog), name, &st,
-          AT_SYMLINK_NOFOLLOW) == 0) {
-    g_free (part);
-    errno = EEXIST;
-    return -1;
-  }
-  fd = dashcam_catalog_open_file (self->catalog, part,
-      O_WRONLY | O_CREAT | O_EXCL, &err);
-  e = errno;
-  if (fd < 0)
-    GST_DEBUG_OBJECT (self, "%s", err->message);
-  g_clear_error (&err);
-  g_free (part);
-  errno = e;
-  return fd;
 }
 
 /* Creates the file of a new segment starting at @point. */
