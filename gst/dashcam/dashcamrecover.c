@@ -158,7 +158,7 @@ report (DashcamRecoverFunc func, gpointer user_data, DashcamRecoverResult r,
     const gchar * name, const DashcamSegment * seg, guint64 cut,
     const gchar * detail)
 {
-  DashcamRecoverEvent ev = { r, name, seg, cut, detail };
+  DashcamRecoverEvent ev = { r, name, seg, cut, detail, FALSE };
 
   if (func)
     func (&ev, user_data);
@@ -302,8 +302,13 @@ adopt_file (DashcamCatalog * cat, const gchar * entry, guint64 index,
   seg.complete = TRUE;
   if (!dashcam_catalog_adopt (cat, &seg, &err))
     goto failed;
-  report (func, user_data, DASHCAM_RECOVER_ADOPTED, name,
-      dashcam_catalog_lookup (cat, name), cut, "not in the catalog");
+  if (func) {
+    DashcamRecoverEvent ev = { DASHCAM_RECOVER_RECOVERED, name,
+      dashcam_catalog_lookup (cat, name), cut, "not in the catalog", TRUE
+    };
+
+    func (&ev, user_data);
+  }
   goto out;
 
 failed:

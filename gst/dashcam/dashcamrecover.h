@@ -18,7 +18,6 @@ typedef enum
   DASHCAM_RECOVER_MISSING,      /* catalog entry without a file */
   DASHCAM_RECOVER_FOREIGN,      /* file that is not ours: left alone */
   DASHCAM_RECOVER_FAILED,       /* could not be recovered: left alone */
-  DASHCAM_RECOVER_ADOPTED,      /* named like ours, lost by the catalog */
 } DashcamRecoverResult;
 
 /**
@@ -28,6 +27,8 @@ typedef enum
  * @segment: (nullable): the catalog entry (valid during the callback only)
  * @cut_bytes: bytes cut from the end of a partial file
  * @detail: (nullable): human-readable detail
+ * @adopted: with %DASHCAM_RECOVER_RECOVERED: a file named like ours that
+ *   the catalog had lost (a damaged journal), now recorded again
  */
 typedef struct
 {
@@ -36,6 +37,7 @@ typedef struct
   const DashcamSegment *segment;
   guint64 cut_bytes;
   const gchar *detail;
+  gboolean adopted;
 } DashcamRecoverEvent;
 
 typedef void (*DashcamRecoverFunc) (const DashcamRecoverEvent * event,

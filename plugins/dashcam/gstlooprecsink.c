@@ -1382,11 +1382,8 @@ on_recover_event (const DashcamRecoverEvent * ev, gpointer user_data)
 
   switch (ev->result) {
     case DASHCAM_RECOVER_RECOVERED:
-      post_segment_message (self, "recovered", ev->segment, "power-cut",
-          "cut-bytes", G_TYPE_UINT64, ev->cut_bytes, NULL);
-      break;
-    case DASHCAM_RECOVER_ADOPTED:
-      post_segment_message (self, "recovered", ev->segment, "adopted",
+      post_segment_message (self, "recovered", ev->segment,
+          ev->adopted ? "adopted" : "power-cut",
           "cut-bytes", G_TYPE_UINT64, ev->cut_bytes, NULL);
       break;
     case DASHCAM_RECOVER_REMOVED:{
@@ -1411,8 +1408,8 @@ on_recover_event (const DashcamRecoverEvent * ev, gpointer user_data)
 }
 
 /* A `.dashcam` that is a link (or holds links) is never followed: it is
- * renamed, and the
- * segments are adopted into a new catalog. Called with state_lock. */
+ * renamed, and the segments are adopted into a new catalog. Called with
+ * state_lock. */
 static void
 set_aside_state_dir (GstLoopRecSink * self)
 {

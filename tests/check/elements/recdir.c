@@ -899,6 +899,8 @@ GST_START_TEST (test_existing_name_not_replaced)
   fail_unless (dc_warnings_contain (r, "000005.ts"));
   fail_unless_equals_int (dc_count_messages (r,
           "looprecsink-segment-recovered"), 5);
+  fail_unless_equals_string (gst_structure_get_string (dc_find_message (r,
+              "looprecsink-segment-recovered", 0), "reason"), "adopted");
   dc_run_result_free (r);
   fail_unless (g_file_get_contents (junk, &text, NULL, NULL));
   fail_unless_equals_string (text, "not video");
