@@ -229,15 +229,18 @@ out:
 
 /* A complete segment of the catalog: its file must still be there, and be
  * a regular file of its own (a link planted under its name would be read
- * by the uploader and followed by nothing else). */
+ * by the uploader and followed by nothing else). With @own, it gets the
+ * catalog's file mode (segments of an older version were world-readable). */
 static gboolean
-check_complete (DashcamCatalog * cat, const gchar * name,
+check_complete (DashcamCatalog * cat, const gchar * name, gboolean own,
     DashcamRecoverFunc func, gpointer user_data, GError ** error)
 {
   GError *err = NULL;
   gint fd = dashcam_catalog_open_file (cat, name, O_RDONLY, &err);
 
   if (fd >= 0) {
+    if (own)
+      fchmod (fd, dashcam_catalog_get_file_mode (cat));
     close (fd);
     return TRUE;
   }
@@ -370,7 +373,9 @@ scan_unknown (DashcamCatalog * cat, const gchar * format,
  * dashcam_recover_directory_full:
  * @cat: the catalog of the directory; the caller holds the recorder lock
  * @format: (nullable): the filename-format: files named like it that the
- *   catalog does not know are adopted (%NULL: only reported)
+ *   catalog does not know are adopted, and every segment gets the catalog's
+ *   file mode (%NULL: unknown files are only reported, nothing changes
+ *   mode)
  * @func: (nullable): called for every file recovered, removed or skipped
  * @user_data: for @func
  * @error: return location for a #GError
@@ -414,7 +419,7 @@ dashcam_recover_directory_full (DashcamCatalog * cat, const gchar * format,
       }
       continue;
     }
-    ret = check_complete (cat, name, func, user_data, error);
+    ret = check_complete (cat, name, format != NULL, func, user_data, error);
   }
   g_ptr_array_unref (names);
 

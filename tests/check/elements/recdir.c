@@ -973,6 +973,16 @@ GST_START_TEST (test_file_mode)
   dc_run_result_free (r);
   check_modes (dir, 0640, 0750);
 
+  /* segments an older version left world-readable are made private */
+  {
+    GPtrArray *segs = dc_list_files (dir, ".ts");
+    guint i;
+
+    for (i = 0; i < segs->len; i++)
+      fail_unless_equals_int (g_chmod (g_ptr_array_index (segs, i), 0644), 0);
+    g_ptr_array_unref (segs);
+  }
+
   /* a power cut's partial file and a file the journal lost, both made
    * world-readable: what is recovered or adopted is ours, and private */
   data = file_contents (test_ts (), &len);
