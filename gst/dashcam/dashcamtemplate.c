@@ -196,9 +196,14 @@ dashcam_srt_uri_parse (const gchar * uri, GError ** error)
 void
 dashcam_srt_uri_free (DashcamSrtUri * uri)
 {
+  gchar *pass;
+
   if (uri == NULL)
     return;
   g_free (uri->host);
+  /* the query may hold a passphrase: leave no copy in freed memory */
+  if ((pass = g_hash_table_lookup (uri->params, "passphrase")))
+    memset (pass, 0, strlen (pass));
   g_hash_table_unref (uri->params);
   g_free (uri);
 }

@@ -1455,9 +1455,12 @@ uploader_thread (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* Start and stop */
 
+/* Fills @config from @uri and the properties. @host and @passphrase
+ * receive copies that @config points to, owned by the caller: each link
+ * has its own, since a query may give each its own passphrase. */
 static gboolean
 parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
-    DashcamSrtConfig * config, gchar ** host)
+    DashcamSrtConfig * config, gchar ** host, gchar ** passphrase)
 {
   GError *err = NULL;
   DashcamSrtUri *parsed = dashcam_srt_uri_parse (uri, &err);
@@ -1473,7 +1476,6 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
   config->host = *host;
   config->port = parsed->port;
   config->latency_ms = self->cfg.latency;
-  config->passphrase = self->cfg.passphrase;
   config->pbkeylen = self->cfg.pbkeylen;
   config->idle_timeout_ms = self->cfg.link_timeout / GST_MSECOND;
   /* keep each attempt within the retry interval, so that attempts start
@@ -1486,15 +1488,21 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
     config->latency_ms = atoi (v);
   if ((v = g_hash_table_lookup (parsed->params, "pbkeylen")))
     config->pbkeylen = atoi (v);
-  if ((v = g_hash_table_lookup (parsed->params, "passphrase"))) {
-    g_free (self->cfg.passphrase);
-    self->cfg.passphrase = g_strdup (v);
-    config->passphrase = self->cfg.passphrase;
-  }
+  v = g_hash_table_lookup (parsed->params, "passphrase");
+  *passphrase = g_strdup (v ? v : self->cfg.passphrase);
+  config->passphrase = *passphrase;
   if ((v = g_hash_table_lookup (parsed->params, "streamid"))
       && g_str_equal (property, "uri")) {
     g_free (self->cfg.streamid_format);
     self->cfg.streamid_format = g_strdup (v);
+  }
+  if (v && (strlen (v) < 10 || strlen (v) > 79)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"%s\": the passphrase in its query must have "
+            "10 to 79 characters, not %u.", property, (guint) strlen (v)),
+        (NULL));
+    dashcam_srt_uri_free (parsed);
+    return FALSE;
   }
   if ((v = g_hash_table_lookup (parsed->params, "mode"))
       && !g_str_equal (v, "caller")) {
@@ -1517,12 +1525,14 @@ validate_settings (GstSrtUploadSink * self)
 
   if (self->cfg.uri == NULL)
     goto no_uri;
+  if (plen > 0 && (plen < 10 || plen > 79))
+    goto bad_passphrase;
   if (!parse_uri (self, "uri", self->cfg.uri, &self->live_config,
-          &self->live_host))
+          &self->live_host, &self->live_passphrase))
     return FALSE;
   if (!parse_uri (self, "backlog-uri", self->cfg.backlog_uri ?
           self->cfg.backlog_uri : self->cfg.uri, &self->backlog_config,
-          &self->backlog_host))
+          &self->backlog_host, &self->backlog_passphrase))
     return FALSE;
   /* A backlog upload must arrive whole, not in time: a receiver that drops
    * late packets still acknowledges them, and the segment would count as
@@ -1531,10 +1541,6 @@ validate_settings (GstSrtUploadSink * self)
   self->live_config.receive_poll_ms = LIVE_RECEIVE_POLL_MS;
   self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
       2000);
-  /* the query may have set it: check after parsing */
-  plen = self->cfg.passphrase ? strlen (self->cfg.passphrase) : 0;
-  if (plen > 0 && (plen < 10 || plen > 79))
-    goto bad_passphrase;
   if (!dashcam_template_validate (self->cfg.streamid_format, FALSE, &err)) {
     property = "streamid-format";
     goto bad_template;
@@ -1569,6 +1575,26 @@ bad_template:
   }
 }
 
+static void
+clear_secret (gchar ** secret)
+{
+  if (*secret)
+    memset (*secret, 0, strlen (*secret));
+  g_clear_pointer (secret, g_free);
+}
+
+/* Frees what validate_settings() made. */
+static void
+clear_link_configs (GstSrtUploadSink * self)
+{
+  g_clear_pointer (&self->live_host, g_free);
+  g_clear_pointer (&self->backlog_host, g_free);
+  clear_secret (&self->live_passphrase);
+  clear_secret (&self->backlog_passphrase);
+  memset (&self->live_config, 0, sizeof (self->live_config));
+  memset (&self->backlog_config, 0, sizeof (self->backlog_config));
+}
+
 static gboolean
 gst_srt_upload_sink_start (GstBaseSink * sink)
 {
@@ -1582,8 +1608,7 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
 
   if (!validate_settings (self)) {
     settings_clear (&self->cfg);
-    g_clear_pointer (&self->live_host, g_free);
-    g_clear_pointer (&self->backlog_host, g_free);
+    clear_link_configs (self);
     return FALSE;
   }
 
@@ -1649,8 +1674,7 @@ gst_srt_upload_sink_stop (GstBaseSink * sink)
 
   g_clear_pointer (&self->run, dashcam_run_release);
   settings_clear (&self->cfg);
-  g_clear_pointer (&self->live_host, g_free);
-  g_clear_pointer (&self->backlog_host, g_free);
+  clear_link_configs (self);
   return TRUE;
 }
 

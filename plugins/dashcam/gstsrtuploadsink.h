@@ -75,6 +75,8 @@ struct _GstSrtUploadSink
   DashcamSrtConfig backlog_config;
   gchar *live_host;
   gchar *backlog_host;
+  gchar *live_passphrase;
+  gchar *backlog_passphrase;
   DashcamRun *run;
 
   /* streaming thread only */

@@ -346,6 +346,46 @@ EOF
 else
   echo "NOTE: no C compiler or gstreamer-1.0 headers: stats and the strict log check are not run"
 fi
+
+echo "== a passphrase in uri and another in backlog-uri, each to its link"
+# Each link has its own copy: the live receiver wants PW, the backlog
+# receiver PW2 (of another length); both must connect, and every uploaded
+# segment must be byte-identical on the backlog receiver.
+PW2=dcam-Other-4c1d0a9e5f77e3  # 26 characters
+enc_pid=$ING_PID
+start_ingest "$work/enc2" 0 --passphrase "$PW2"
+track "$ING_PID"
+ing2_pid=$ING_PID
+ing2_port=$ING_PORT
+log=$work/two-passphrases.log
+before=$(received "$enc")
+UPLOAD_PROPS="backlog-policy=all backlog-uri=srt://127.0.0.1:$ing2_port?passphrase=$PW2" \
+  run_dashcam "$log" "$work/rec-two" "srt://127.0.0.1:$enc_port?passphrase=$PW" 150 &
+pid=$!; track $pid
+rc=0; wait_exit "$pid" 60 || rc=$?
+[ "$rc" -eq 0 ] || bad "two passphrases: the pipeline failed (exit status $rc)"
+FRAMES=150 check_encrypted two-passphrases-live "$log" "$before"
+done_segs=$(grep -o 'srtuploadsink-backlog, segment=(string)[^,]*, .*state=(string)done' "$log" |
+  sed -E 's/.*segment=\(string\)([^,]*),.*/\1/' || true)
+n=0
+for seg in $done_segs; do
+  if cmp -s "$work/rec-two/$seg" "$work/enc2/car42/${seg%.ts}.ts"; then
+    n=$((n + 1))
+  else
+    bad "two passphrases: $seg is not byte-identical on the backlog receiver"
+  fi
+done
+if [ "$n" -eq 0 ]; then
+  bad "two passphrases: no backlog upload done: $(grep -o 'srtuploadsink-backlog.*' "$log" | head -3)"
+else
+  pass "two passphrases: live decodes, $n backlog segments byte-identical"
+fi
+if grep -qF -e "$PW2" -e "$PW" "$log"; then
+  bad "a passphrase is in the bus messages: $(grep -F -e "$PW2" -e "$PW" "$log" | head -2)"
+fi
+kill "$ing2_pid" 2>/dev/null || true
+wait_exit "$ing2_pid" 10 || true
+ING_PID=$enc_pid
 stop_ingest
 
 echo "== a refused streamid"
