@@ -553,15 +553,18 @@ static void
 post_link (GstSrtUploadSink * self, GstSrtUploadSinkLinkState state,
     const gchar * reason, const gchar * streamid, const gchar * detail)
 {
+  /* a streamid may carry credentials (user:pass, s=...): never shown */
+  gchar *shown = dashcam_streamid_mask (streamid);
   GstStructure *s = gst_structure_new ("srtuploadsink-link",
       "state", G_TYPE_STRING, state_to_string (state),
       "reason", G_TYPE_STRING, reason,
-      "streamid", G_TYPE_STRING, streamid ? streamid : "",
+      "streamid", G_TYPE_STRING, shown,
       "detail", G_TYPE_STRING, detail ? detail : "", NULL);
 
   GST_INFO_OBJECT (self, "%" GST_PTR_FORMAT, s);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
+  g_free (shown);
 }
 
 static void
@@ -1345,7 +1348,12 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
     upload_failed (self, bl, name, size, reason);
     goto out;
   }
-  GST_DEBUG_OBJECT (self, "uploading %s as \"%s\"", name, streamid);
+  if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_DEBUG) {
+    gchar *shown = dashcam_streamid_mask (streamid);
+
+    GST_DEBUG_OBJECT (self, "uploading %s as \"%s\"", name, shown);
+    g_free (shown);
+  }
   g_mutex_lock (&self->lock);
   g_free (self->uploading);
   self->uploading = g_strdup (name);
@@ -1522,6 +1530,7 @@ validate_settings (GstSrtUploadSink * self)
   GError *err = NULL;
   const gchar *property = NULL;
   gsize plen = self->cfg.passphrase ? strlen (self->cfg.passphrase) : 0;
+  gboolean default_device = FALSE;
 
   if (self->cfg.uri == NULL)
     goto no_uri;
@@ -1541,12 +1550,20 @@ validate_settings (GstSrtUploadSink * self)
   self->live_config.receive_poll_ms = LIVE_RECEIVE_POLL_MS;
   self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
       2000);
-  if (!dashcam_template_validate (self->cfg.streamid_format, FALSE, &err)) {
+  if (self->cfg.device_id == NULL) {
+    self->cfg.device_id = dashcam_default_device_id ();
+    default_device = TRUE;
+  }
+  if (!dashcam_device_id_validate (self->cfg.device_id, &err))
+    goto bad_device;
+  /* with the real device id: a template that passes always fits */
+  if (!dashcam_template_check (self->cfg.streamid_format,
+          self->cfg.device_id, FALSE, &err)) {
     property = "streamid-format";
     goto bad_template;
   }
-  if (!dashcam_template_validate (self->cfg.backlog_streamid_format, TRUE,
-          &err)) {
+  if (!dashcam_template_check (self->cfg.backlog_streamid_format,
+          self->cfg.device_id, TRUE, &err)) {
     property = "backlog-streamid-format";
     goto bad_template;
   }
@@ -1564,6 +1581,15 @@ bad_passphrase:
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid property \"passphrase\": it must have 10 to 79 characters, "
             "not %u.", (guint) plen), (NULL));
+    return FALSE;
+  }
+bad_device:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"device-id\"%s: %s", default_device ?
+            " (unset: the machine id or host name)" : "", err->message),
+        (NULL));
+    g_clear_error (&err);
     return FALSE;
   }
 bad_template:
@@ -1603,8 +1629,6 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   GST_OBJECT_LOCK (self);
   settings_copy (&self->cfg, &self->settings);
   GST_OBJECT_UNLOCK (self);
-  if (self->cfg.device_id == NULL)
-    self->cfg.device_id = dashcam_default_device_id ();
 
   if (!validate_settings (self)) {
     settings_clear (&self->cfg);
