@@ -53,7 +53,10 @@
  * * `srtuploadsink-backlog`: `segment` (string, file name), `location`
  *   (string, full path), `state` (string: `queued`, `started`, `done`,
  *   `failed`), `bytes` (guint64, segment size), `progress` (gdouble, 0 to
- *   1), `reason` (string: why it was queued or why it failed)
+ *   1), `reason` (string: why it was queued or why it failed;
+ *   `one-at-a-time` when the server refused a second connection while one
+ *   was open: it takes one caller at a time, and uploads go one after
+ *   another from then on)
  *
  * The passphrase never appears in logs, messages or stats.
  */
@@ -1019,6 +1022,9 @@ typedef struct
   GPtrArray *pending;           /* names, oldest (or locked) first */
   GHashTable *failed;           /* names whose last attempt failed */
   GPtrArray *draining;          /* Draining */
+  /* the server refused a second connection while one was open (a
+   * receiver that takes one caller at a time): no overlap from then on */
+  gboolean one_at_a_time;
 } Backlog;
 
 static gint
@@ -1288,7 +1294,8 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
     } else if (st.packets_in_flight == 0) {
       GST_DEBUG_OBJECT (self, "%s acknowledged", d->name);
       upload_done (self, bl, d->name, d->size);
-      d->close_us = now + (2 * self->cfg.latency + 200) * 1000;
+      /* the receiver plays the last packet out a latency after it came */
+      d->close_us = now + (self->backlog_config.latency_ms + 500) * 1000;
       i++;
     } else if (stopping || now > d->deadline_us) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
@@ -1343,6 +1350,17 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   post_backlog (self, name, "started", size, 0.0, NULL);
   config.streamid = streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
+  if (link == NULL && !bl->one_at_a_time && bl->draining->len > 0
+      && reason != DASHCAM_SRT_BAD_PASSPHRASE) {
+    /* srt-live-transmit, ffmpeg and the like serve one caller at a time:
+     * retry once the open connection is closed, and never overlap again */
+    GST_INFO_OBJECT (self, "backlog connect failed while %u other "
+        "connections were open (%s): uploads go one at a time from now on",
+        bl->draining->len, detail);
+    bl->one_at_a_time = TRUE;
+    post_backlog (self, name, "failed", size, 0.0, "one-at-a-time");
+    goto out;
+  }
   if (link == NULL) {
     GST_INFO_OBJECT (self, "backlog connect failed: %s", detail);
     upload_failed (self, bl, name, size, reason);
@@ -1429,11 +1447,13 @@ uploader_thread (gpointer data)
   g_mutex_lock (&self->lock);
   while (self->running) {
     gchar *next = NULL;
+    gboolean serial;
 
     g_mutex_unlock (&self->lock);
     evaluate_backlog (self, &bl);
     poll_draining (self, &bl, FALSE);
-    if (live_is_up (self))
+    serial = bl.one_at_a_time && bl.draining->len > 0;
+    if (live_is_up (self) && !serial)
       next = next_upload (&bl);
     if (next)
       upload_segment (self, &bl, next);
@@ -1441,7 +1461,8 @@ uploader_thread (gpointer data)
     g_mutex_lock (&self->lock);
     /* go on at once while there is work; failures wait for the next round */
     if (next == NULL) {
-      g_hash_table_remove_all (bl.failed);
+      if (!serial)
+        g_hash_table_remove_all (bl.failed);
       wait_locked (self, bl.draining->len > 0 ? 20 * 1000 : BACKLOG_POLL_US);
     }
     g_free (next);
