@@ -110,6 +110,15 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
  * a packet (see DashcamSrtConfig) */
 #define LIVE_RECEIVE_POLL_MS 50
 #define BACKLOG_POLL_US (500 * 1000)
+/* A backlog receiver's latency (it takes the larger of its own and ours)
+ * is link-timeout plus this, and an upload with a packet unacknowledged
+ * for latency less this is given up and sent again whole: a receiver with
+ * too-late drop on (libsrt's default) skips a packet only at its playout
+ * time and then acknowledges past it, so it cannot have skipped one of a
+ * segment that counts as uploaded. The margin covers the round trip and
+ * the checks' pace. */
+#define BACKLOG_LATENCY_MARGIN_MS 1000
+#define BACKLOG_CHECK_US (50 * 1000)
 #define MIN_AUTO_BITRATE (2 * 1000 * 1000)
 
 enum
@@ -1022,8 +1031,10 @@ typedef struct
   GPtrArray *pending;           /* names, oldest (or locked) first */
   GHashTable *failed;           /* names whose last attempt failed */
   GPtrArray *draining;          /* Draining */
-  /* the server refused a second connection while one was open (a
-   * receiver that takes one caller at a time): no overlap from then on */
+  /* the server refused a second connection while one was open, twice in
+   * a row (once may be a lost handshake): a receiver that takes one caller
+   * at a time. No overlap from then on. */
+  guint overlap_refusals;
   gboolean one_at_a_time;
 } Backlog;
 
@@ -1179,24 +1190,68 @@ live_is_up (GstSrtUploadSink * self)
 static void poll_draining (GstSrtUploadSink * self, Backlog * bl,
     gboolean stopping);
 
-/* Sends @fd paced at @bitrate; returns FALSE when interrupted. */
+/* How long a backlog packet may stay unacknowledged (see
+ * BACKLOG_LATENCY_MARGIN_MS). */
+static gint64
+backlog_stall_us (GstSrtUploadSink * self)
+{
+  return (gint64) (self->backlog_config.latency_ms -
+      BACKLOG_LATENCY_MARGIN_MS) * 1000;
+}
+
+/* When the oldest packet of @link that is not acknowledged was handed to
+ * libsrt (@sent_us holds the time of each), or now if none is. */
+static gint64
+oldest_unacked_us (DashcamSrtLink * link, GArray * sent_us)
+{
+  DashcamSrtStats st;
+
+  dashcam_srt_link_get_stats (link, &st);
+  if (st.packets_in_flight == 0 || st.packets_in_flight > sent_us->len)
+    return g_get_monotonic_time ();
+  return g_array_index (sent_us, gint64, sent_us->len -
+      st.packets_in_flight);
+}
+
+/* Sends @fd paced at @bitrate; returns FALSE when interrupted, or when a
+ * packet stayed unacknowledged so long that the receiver may skip it.
+ * @oldest_us: when the oldest packet not yet acknowledged at the end was
+ * sent. */
 static gboolean
 send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
-    gint fd, guint64 size, guint64 bitrate, DashcamSrtReason * reason)
+    gint fd, guint64 size, guint64 bitrate, DashcamSrtReason * reason,
+    gint64 * oldest_us)
 {
   guint8 buf[DASHCAM_SRT_PAYLOAD_SIZE];
-  gint64 start = g_get_monotonic_time ();
+  gint64 start = g_get_monotonic_time (), next_check = start;
+  GArray *sent_us = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
+      size / DASHCAM_SRT_PAYLOAD_SIZE + 1);
   guint64 sent = 0;
   gssize n;
+  gboolean ok = FALSE;
 
   while ((n = read (fd, buf, sizeof (buf))) > 0) {
-    gboolean would_block;
-    gint64 due;
+    gboolean would_block, done;
+    gint64 due, now;
 
-    while (!dashcam_srt_link_send (link, buf, n, reason, &would_block)) {
-      if (!would_block || !live_is_up (self))
-        return FALSE;
-    }
+    do {
+      done = dashcam_srt_link_send (link, buf, n, reason, &would_block);
+      now = g_get_monotonic_time ();
+      if (done)
+        g_array_append_val (sent_us, now);
+      else if (!would_block || !live_is_up (self))
+        goto out;
+      if (now >= next_check) {
+        next_check = now + BACKLOG_CHECK_US;
+        if (now - oldest_unacked_us (link, sent_us) > backlog_stall_us (self)) {
+          GST_INFO_OBJECT (self, "a backlog packet is unacknowledged for "
+              "%" G_GINT64_FORMAT " ms: giving the upload up",
+              backlog_stall_us (self) / 1000);
+          *reason = DASHCAM_SRT_TIMEOUT;
+          goto out;
+        }
+      }
+    } while (!done);
     sent += n;
     due = start + (gint64) (sent * 8 * G_USEC_PER_SEC / bitrate);
     poll_draining (self, bl, FALSE);
@@ -1206,10 +1261,15 @@ send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
     g_mutex_unlock (&self->lock);
     if (!live_is_up (self)) {
       *reason = DASHCAM_SRT_LOST;
-      return FALSE;
+      goto out;
     }
   }
-  return n == 0;
+  ok = n == 0;
+  *oldest_us = oldest_unacked_us (link, sent_us);
+
+out:
+  g_array_unref (sent_us);
+  return ok;
 }
 
 static void
@@ -1328,6 +1388,7 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   gboolean ok = FALSE;
   Draining *d;
   guint64 size;
+  gint64 oldest_us = 0;
   gint fd;
 
   if (seg == NULL)
@@ -1350,7 +1411,9 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   post_backlog (self, name, "started", size, 0.0, NULL);
   config.streamid = streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
-  if (link == NULL && !bl->one_at_a_time && bl->draining->len > 0
+  if (bl->draining->len > 0)
+    bl->overlap_refusals = link ? 0 : bl->overlap_refusals + 1;
+  if (link == NULL && !bl->one_at_a_time && bl->overlap_refusals >= 2
       && reason != DASHCAM_SRT_BAD_PASSPHRASE) {
     /* srt-live-transmit, ffmpeg and the like serve one caller at a time:
      * retry once the open connection is closed, and never overlap again */
@@ -1377,7 +1440,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   self->uploading = g_strdup (name);
   self->upload_progress = 0.0;
   g_mutex_unlock (&self->lock);
-  ok = send_file (self, bl, link, fd, size, backlog_bitrate (self), &reason);
+  ok = send_file (self, bl, link, fd, size, backlog_bitrate (self), &reason,
+      &oldest_us);
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->uploading, g_free);
   self->upload_progress = 0.0;
@@ -1391,8 +1455,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   d->link = g_steal_pointer (&link);
   d->name = g_strdup (name);
   d->size = size;
-  d->deadline_us = g_get_monotonic_time () +
-      MAX (5 * G_USEC_PER_SEC, 2 * self->cfg.link_timeout / GST_USECOND);
+  /* every packet acknowledged before the receiver may skip one */
+  d->deadline_us = oldest_us + backlog_stall_us (self);
   g_ptr_array_add (bl->draining, d);
   ok = TRUE;
 
@@ -1570,7 +1634,8 @@ validate_settings (GstSrtUploadSink * self)
   self->backlog_config.reliable = TRUE;
   self->live_config.receive_poll_ms = LIVE_RECEIVE_POLL_MS;
   self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
-      2000);
+      (gint) CLAMP (self->cfg.link_timeout / GST_MSECOND +
+          BACKLOG_LATENCY_MARGIN_MS, 2000, 60000));
   if (self->cfg.device_id == NULL) {
     self->cfg.device_id = dashcam_default_device_id ();
     default_device = TRUE;
