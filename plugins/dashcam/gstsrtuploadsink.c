@@ -120,6 +120,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
 #define BACKLOG_LATENCY_MARGIN_MS 1000
 #define BACKLOG_CHECK_US (50 * 1000)
 #define MIN_AUTO_BITRATE (2 * 1000 * 1000)
+/* Bounds on stopping, whatever link-timeout, latency and the network are:
+ * EOS waits this long at most for the live tail to be acknowledged, and
+ * the live connection lingers this long at most after it */
+#define EOS_DRAIN_MAX_US (1500 * 1000)
+#define STOP_LINGER_MAX_US (500 * 1000)
 
 enum
 {
@@ -205,6 +210,8 @@ static gboolean gst_srt_upload_sink_start (GstBaseSink * sink);
 static gboolean gst_srt_upload_sink_stop (GstBaseSink * sink);
 static gboolean gst_srt_upload_sink_event (GstBaseSink * sink,
     GstEvent * event);
+static gboolean gst_srt_upload_sink_unlock (GstBaseSink * sink);
+static gboolean gst_srt_upload_sink_unlock_stop (GstBaseSink * sink);
 static GstFlowReturn gst_srt_upload_sink_render (GstBaseSink * sink,
     GstBuffer * buffer);
 
@@ -320,6 +327,9 @@ gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_stop);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_event);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_unlock);
+  basesink_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_srt_upload_sink_unlock_stop);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_render);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SRT_UPLOAD_SINK_BACKLOG_POLICY, 0);
@@ -717,12 +727,13 @@ wait_locked (GstSrtUploadSink * self, gint64 us)
 
 /* Reports link states once per outage: down (again only if the reason
  * changes), connecting after each report of down, up when it is back. */
-/* Waits @us, even when stopping. Called with lock. */
+/* Waits @us, even when stopping, but never more than STOP_LINGER_MAX_US:
+ * stop() waits for it. Called with lock. */
 static void
 linger_locked (GstSrtUploadSink * self, gint64 us)
 {
   g_mutex_unlock (&self->lock);
-  g_usleep (us);
+  g_usleep (MIN (us, STOP_LINGER_MAX_US));
   g_mutex_lock (&self->lock);
 }
 
@@ -773,7 +784,9 @@ connect_live (GstSrtUploadSink * self, gchar ** streamid)
       NULL);
   config.streamid = *streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
-  if (link == NULL) {
+  if (link == NULL && g_cancellable_is_cancelled (self->cancel)) {
+    GST_DEBUG_OBJECT (self, "stopped while connecting");
+  } else if (link == NULL) {
     GST_DEBUG_OBJECT (self, "connect failed: %s", detail);
     set_link_state (self, LINK_DOWN, reason,
         dashcam_srt_reason_to_string (reason), *streamid, detail);
@@ -1722,6 +1735,9 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
     return FALSE;
   }
 
+  self->cancel = g_cancellable_new ();
+  self->live_config.cancellable = self->cancel;
+  self->backlog_config.cancellable = self->cancel;
   self->run = dashcam_run_acquire (GST_ELEMENT (self));
   dashcam_segmenter_init (&self->segmenter, &segmenter_funcs, self);
   self->render_rt = GST_CLOCK_TIME_NONE;
@@ -1729,6 +1745,7 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   g_mutex_lock (&self->lock);
   self->running = TRUE;
   self->eos = FALSE;
+  self->unlocked = FALSE;
   self->wake_sender = FALSE;
   self->state = LINK_CONNECTING;
   self->reason = DASHCAM_SRT_OK;
@@ -1770,9 +1787,13 @@ gst_srt_upload_sink_stop (GstBaseSink * sink)
   self->running = FALSE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  /* a name lookup or connection attempt in a thread ends at once */
+  if (self->cancel)
+    g_cancellable_cancel (self->cancel);
 
   g_clear_pointer (&self->sender, g_thread_join);
   g_clear_pointer (&self->uploader, g_thread_join);
+  g_clear_object (&self->cancel);
 
   g_mutex_lock (&self->lock);
   flush_queue (self);
@@ -1788,19 +1809,21 @@ gst_srt_upload_sink_stop (GstBaseSink * sink)
   return TRUE;
 }
 
-/* At EOS: give the sender up to link-timeout to get the rest acknowledged,
- * so that the last segment counts as streamed live. Streaming thread. */
+/* At EOS: give the sender up to link-timeout (EOS_DRAIN_MAX_US at most)
+ * to get the rest acknowledged, so that the last segment counts as
+ * streamed live; unlock() ends the wait. Streaming thread, with the
+ * preroll lock. */
 static void
 drain_live (GstSrtUploadSink * self)
 {
   gint64 deadline = g_get_monotonic_time () +
-      (gint64) (self->cfg.link_timeout / GST_USECOND);
+      (gint64) MIN (self->cfg.link_timeout / GST_USECOND, EOS_DRAIN_MAX_US);
 
   g_mutex_lock (&self->lock);
   self->eos = TRUE;
   self->all_confirmed = FALSE;
   g_cond_broadcast (&self->cond);
-  while (self->running && self->state == LINK_UP
+  while (self->running && !self->unlocked && self->state == LINK_UP
       && (self->chunks.length > 0 || !self->all_confirmed)
       && g_get_monotonic_time () < deadline)
     g_cond_wait_until (&self->cond, &self->lock,
@@ -1820,6 +1843,31 @@ gst_srt_upload_sink_event (GstBaseSink * sink, GstEvent * event)
     drain_live (self);
   }
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+/* A state change or a flush is coming: stop waiting in drain_live(). Any
+ * thread. */
+static gboolean
+gst_srt_upload_sink_unlock (GstBaseSink * sink)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+
+  g_mutex_lock (&self->lock);
+  self->unlocked = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+gst_srt_upload_sink_unlock_stop (GstBaseSink * sink)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+
+  g_mutex_lock (&self->lock);
+  self->unlocked = FALSE;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
 }
 
 static GstClockTime
