@@ -1831,6 +1831,26 @@ drain_live (GstSrtUploadSink * self)
   g_mutex_unlock (&self->lock);
 }
 
+/* After a flush (a flushing seek): nothing of the old position goes on,
+ * neither the queue nor a packet cut across buffers, the next session
+ * starts at a keyframe, and an EOS before the flush is forgotten. What
+ * was queued and not sent is a gap. Streaming thread. */
+static void
+flush_stop (GstSrtUploadSink * self)
+{
+  GstSrtUploadSinkChunk *head;
+
+  g_mutex_lock (&self->lock);
+  head = g_queue_peek_head (&self->chunks);
+  if (head)
+    dashcam_gap_list_open (&self->gaps, head->running_time);
+  flush_queue (self);
+  self->eos = FALSE;
+  dashcam_segmenter_init (&self->segmenter, &segmenter_funcs, self);
+  self->render_rt = GST_CLOCK_TIME_NONE;
+  g_mutex_unlock (&self->lock);
+}
+
 static gboolean
 gst_srt_upload_sink_event (GstBaseSink * sink, GstEvent * event)
 {
@@ -1841,6 +1861,8 @@ gst_srt_upload_sink_event (GstBaseSink * sink, GstEvent * event)
     dashcam_segmenter_finish (&self->segmenter);
     g_mutex_unlock (&self->lock);
     drain_live (self);
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    flush_stop (self);
   }
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
 }
