@@ -58,7 +58,9 @@
  *   was open: it takes one caller at a time, and uploads go one after
  *   another from then on)
  *
- * The passphrase never appears in logs, messages or stats.
+ * The passphrase never appears in logs, messages or stats; streamids
+ * appear with their credentials masked (a MediaMTX password, `s=`,
+ * `secret=`, `token=`...).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -250,8 +252,9 @@ gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
           DEFAULT_BACKLOG_URI, PARAM_FLAGS_READY));
   g_object_class_install_property (gobject_class, PROP_DEVICE_ID,
       g_param_spec_string ("device-id", "Device ID",
-          "The device's name for {device} in streamids (NULL = the machine "
-          "id from /etc/machine-id)", DEFAULT_DEVICE_ID, PARAM_FLAGS_READY));
+          "The device's name for {device} in streamids, without : , / # = & "
+          "? or spaces (NULL = the machine id from /etc/machine-id)",
+          DEFAULT_DEVICE_ID, PARAM_FLAGS_READY));
   g_object_class_install_property (gobject_class, PROP_STREAMID_FORMAT,
       g_param_spec_string ("streamid-format", "Streamid format",
           "Streamid of live sessions; placeholders {device} and {start} (UTC "
