@@ -1047,10 +1047,15 @@ typedef struct
   GPtrArray *pending;           /* names, oldest (or locked) first */
   GHashTable *failed;           /* names whose last attempt failed */
   GPtrArray *draining;          /* Draining */
-  /* the server refused a second connection while one was open, twice in
-   * a row (once may be a lost handshake): a receiver that takes one caller
-   * at a time. No overlap from then on. */
-  guint overlap_refusals;
+  /* A receiver that takes one caller at a time refuses (or never
+   * answers) a second connection while one is open, and accepts it once
+   * alone. A refusal while another is open makes the next attempt wait
+   * until it is alone (probe); if that one connects, a second such refusal
+   * means one caller at a time, and there is no overlap from then on. A
+   * server that is down fails alone too, one that takes several callers
+   * connects while another is open: either clears the evidence. */
+  gboolean probe;
+  guint evidence;
   gboolean one_at_a_time;
 } Backlog;
 
@@ -1405,6 +1410,7 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   Draining *d;
   guint64 size;
   gint64 oldest_us = 0;
+  gboolean overlap;
   gint fd;
 
   if (seg == NULL)
@@ -1427,10 +1433,13 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   post_backlog (self, name, "started", size, 0.0, NULL);
   config.streamid = streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
-  if (bl->draining->len > 0)
-    bl->overlap_refusals = link ? 0 : bl->overlap_refusals + 1;
-  if (link == NULL && !bl->one_at_a_time && bl->overlap_refusals >= 2
-      && reason != DASHCAM_SRT_BAD_PASSPHRASE) {
+  overlap = bl->draining->len > 0;
+  if (!overlap && bl->probe)
+    bl->evidence = link ? bl->evidence + 1 : 0;
+  else if (overlap && link)
+    bl->evidence = 0;
+  bl->probe = overlap && link == NULL && reason != DASHCAM_SRT_BAD_PASSPHRASE;
+  if (bl->probe && !bl->one_at_a_time && bl->evidence > 0) {
     /* srt-live-transmit, ffmpeg and the like serve one caller at a time:
      * retry once the open connection is closed, and never overlap again */
     GST_INFO_OBJECT (self, "backlog connect failed while %u other "
@@ -1532,7 +1541,7 @@ uploader_thread (gpointer data)
     g_mutex_unlock (&self->lock);
     evaluate_backlog (self, &bl);
     poll_draining (self, &bl, FALSE);
-    serial = bl.one_at_a_time && bl.draining->len > 0;
+    serial = (bl.one_at_a_time || bl.probe) && bl.draining->len > 0;
     if (live_is_up (self) && !serial)
       next = next_upload (&bl);
     if (next)
