@@ -14,7 +14,6 @@
 
 #include <string.h>
 #include <unistd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -152,13 +151,78 @@ classify_connect_error (SRTSOCKET s, gint err, gchar ** detail)
   return DASHCAM_SRT_REJECTED;
 }
 
+/* Resolves @host with GLib's resolver, which looks names up in a thread
+ * of its own: a cancelled lookup returns at once, even while the system
+ * resolver waits for a DNS server that never answers (a car's modem
+ * without service). */
+static gboolean
+resolve (const DashcamSrtConfig * config, struct sockaddr_storage *addr,
+    socklen_t * len, gchar ** detail)
+{
+  GResolver *resolver = g_resolver_get_default ();
+  GError *err = NULL;
+  GList *addrs = g_resolver_lookup_by_name (resolver, config->host,
+      config->cancellable, &err);
+  GSocketAddress *sa;
+  gboolean ok;
+
+  g_object_unref (resolver);
+  if (addrs == NULL) {
+    if (detail)
+      *detail = g_strdup_printf ("cannot resolve \"%s\": %s", config->host,
+          err ? err->message : "no address");
+    g_clear_error (&err);
+    return FALSE;
+  }
+  sa = g_inet_socket_address_new (addrs->data, config->port);
+  *len = g_socket_address_get_native_size (sa);
+  ok = g_socket_address_to_native (sa, addr, sizeof (*addr), NULL);
+  g_object_unref (sa);
+  g_resolver_free_addresses (addrs);
+  if (!ok && detail)
+    *detail = g_strdup_printf ("cannot use the address of \"%s\"",
+        config->host);
+  return ok;
+}
+
+/* Waits for a non-blocking connection attempt to end, looking at the
+ * cancellable every 20 ms; libsrt gives it up after SRTO_CONNTIMEO. */
+static gboolean
+wait_connected (SRTSOCKET s, GCancellable * cancellable)
+{
+  gint eid = srt_epoll_create ();
+  gint events = SRT_EPOLL_OUT | SRT_EPOLL_ERR;
+  SRT_SOCKSTATUS state;
+
+  if (eid >= 0)
+    srt_epoll_add_usock (eid, s, &events);
+  for (;;) {
+    SRTSOCKET ready[1];
+    gint n = 1, m = 1;
+    SRTSOCKET err[1];
+
+    state = srt_getsockstate (s);
+    if (state != SRTS_CONNECTING && state != SRTS_OPENED)
+      break;
+    if (g_cancellable_is_cancelled (cancellable))
+      break;
+    if (eid < 0 || srt_epoll_wait (eid, err, &m, ready, &n, 20, NULL, NULL,
+            NULL, NULL) < 0)
+      g_usleep (20 * 1000);
+  }
+  if (eid >= 0)
+    srt_epoll_release (eid);
+  return state == SRTS_CONNECTED;
+}
+
 /**
  * dashcam_srt_link_connect:
  * @config: where and how
  * @reason: (out): why it failed
  * @detail: (out) (optional) (transfer full): human-readable detail
  *
- * Connects, blocking up to the connect timeout.
+ * Resolves and connects, blocking up to the connect timeout (plus the
+ * name lookup), or until @config's cancellable is cancelled.
  *
  * Returns: (transfer full) (nullable): the link, or %NULL
  */
@@ -167,8 +231,8 @@ dashcam_srt_link_connect (const DashcamSrtConfig * config,
     DashcamSrtReason * reason, gchar ** detail)
 {
   static GOnce once = G_ONCE_INIT;
-  struct addrinfo hints = { 0, }, *res = NULL;
-  gchar port[8];
+  struct sockaddr_storage addr;
+  socklen_t addr_len = 0;
   SRTSOCKET s;
   DashcamSrtLink *link;
   gint udp = -1;
@@ -177,37 +241,42 @@ dashcam_srt_link_connect (const DashcamSrtConfig * config,
   if (detail)
     *detail = NULL;
 
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  g_snprintf (port, sizeof (port), "%u", config->port);
-  if (getaddrinfo (config->host, port, &hints, &res) != 0 || res == NULL) {
+  if (!resolve (config, &addr, &addr_len, detail)) {
     *reason = DASHCAM_SRT_UNREACHABLE;
-    if (detail)
-      *detail = g_strdup_printf ("cannot resolve \"%s\"", config->host);
     return NULL;
   }
 
   s = srt_create_socket ();
-  if (s == SRT_INVALID_SOCK || !configure (s, config)) {
+  if (s == SRT_INVALID_SOCK || !configure (s, config)
+      || !set_int (s, SRTO_RCVSYN, 0)) {
     *reason = DASHCAM_SRT_REJECTED;
     if (detail)
       *detail = g_strdup_printf ("cannot configure an SRT socket: %s",
           srt_getlasterror_str ());
     if (s != SRT_INVALID_SOCK)
       srt_close (s);
-    freeaddrinfo (res);
     return NULL;
   }
   if (config->receive_poll_ms > 0)
-    udp = acquire_udp (s, res->ai_family);
-  if (srt_connect (s, res->ai_addr, res->ai_addrlen) == SRT_ERROR) {
-    *reason = classify_connect_error (s, srt_getlasterror (NULL), detail);
+    udp = acquire_udp (s, addr.ss_family);
+  /* non-blocking, so that a cancellation ends the attempt at once */
+  if (srt_connect (s, (struct sockaddr *) &addr, addr_len) == SRT_ERROR
+      || !wait_connected (s, config->cancellable)) {
+    gint rej = srt_getrejectreason (s);
+
+    if (g_cancellable_is_cancelled (config->cancellable)) {
+      *reason = DASHCAM_SRT_UNREACHABLE;
+      if (detail)
+        *detail = g_strdup ("cancelled");
+    } else {
+      *reason = classify_connect_error (s, rej == SRT_REJ_TIMEOUT ?
+          SRT_ENOSERVER : SRT_ECONNREJ, detail);
+    }
     /* also releases the UDP socket */
     srt_close (s);
-    freeaddrinfo (res);
     return NULL;
   }
-  freeaddrinfo (res);
+  set_int (s, SRTO_RCVSYN, 1);
 
   link = g_new0 (DashcamSrtLink, 1);
   link->sock = s;

@@ -7,7 +7,7 @@
 #ifndef __DASHCAM_SRT_H__
 #define __DASHCAM_SRT_H__
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -48,6 +48,8 @@ const gchar *dashcam_srt_reason_to_string (DashcamSrtReason reason);
  *   wait on the UDP socket when nothing arrives (0 = libsrt's own, about a
  *   scheduler tick). A sender only receives control packets, each of which
  *   wakes that thread anyway; the timeout only paces its idle wake-ups.
+ * @cancellable: (nullable): cancels the name lookup and the connection
+ *   attempt (dashcam_srt_link_connect() then returns at once)
  */
 typedef struct
 {
@@ -63,6 +65,7 @@ typedef struct
   gint64 max_bw;
   gboolean reliable;
   gint receive_poll_ms;
+  GCancellable *cancellable;
 } DashcamSrtConfig;
 
 /**

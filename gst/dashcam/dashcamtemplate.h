@@ -29,6 +29,13 @@ typedef struct
 gboolean dashcam_template_validate (const gchar * tmpl,
     gboolean allow_segment, GError ** error);
 
+gboolean dashcam_template_check (const gchar * tmpl, const gchar * device,
+    gboolean allow_segment, GError ** error);
+
+gchar *dashcam_streamid_mask (const gchar * streamid);
+
+gboolean dashcam_device_id_validate (const gchar * device, GError ** error);
+
 gchar *dashcam_template_expand (const gchar * tmpl,
     const DashcamTemplateValues * values, GError ** error);
 

@@ -53,9 +53,14 @@
  * * `srtuploadsink-backlog`: `segment` (string, file name), `location`
  *   (string, full path), `state` (string: `queued`, `started`, `done`,
  *   `failed`), `bytes` (guint64, segment size), `progress` (gdouble, 0 to
- *   1), `reason` (string: why it was queued or why it failed)
+ *   1), `reason` (string: why it was queued or why it failed;
+ *   `one-at-a-time` when the server refused a second connection while one
+ *   was open: it takes one caller at a time, and uploads go one after
+ *   another from then on)
  *
- * The passphrase never appears in logs, messages or stats.
+ * The passphrase never appears in logs, messages or stats; streamids
+ * appear with their credentials masked (a MediaMTX password, `s=`,
+ * `secret=`, `token=`...).
  */
 
 #ifdef HAVE_CONFIG_H
@@ -107,7 +112,21 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
  * a packet (see DashcamSrtConfig) */
 #define LIVE_RECEIVE_POLL_MS 50
 #define BACKLOG_POLL_US (500 * 1000)
+/* A backlog receiver's latency (it takes the larger of its own and ours)
+ * is link-timeout plus this, and an upload with a packet unacknowledged
+ * for latency less this is given up and sent again whole: a receiver with
+ * too-late drop on (libsrt's default) skips a packet only at its playout
+ * time and then acknowledges past it, so it cannot have skipped one of a
+ * segment that counts as uploaded. The margin covers the round trip and
+ * the checks' pace. */
+#define BACKLOG_LATENCY_MARGIN_MS 1000
+#define BACKLOG_CHECK_US (50 * 1000)
 #define MIN_AUTO_BITRATE (2 * 1000 * 1000)
+/* Bounds on stopping, whatever link-timeout, latency and the network are:
+ * EOS waits this long at most for the live tail to be acknowledged, and
+ * the live connection lingers this long at most after it */
+#define EOS_DRAIN_MAX_US (1500 * 1000)
+#define STOP_LINGER_MAX_US (500 * 1000)
 
 enum
 {
@@ -193,6 +212,8 @@ static gboolean gst_srt_upload_sink_start (GstBaseSink * sink);
 static gboolean gst_srt_upload_sink_stop (GstBaseSink * sink);
 static gboolean gst_srt_upload_sink_event (GstBaseSink * sink,
     GstEvent * event);
+static gboolean gst_srt_upload_sink_unlock (GstBaseSink * sink);
+static gboolean gst_srt_upload_sink_unlock_stop (GstBaseSink * sink);
 static GstFlowReturn gst_srt_upload_sink_render (GstBaseSink * sink,
     GstBuffer * buffer);
 
@@ -231,8 +252,9 @@ gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
           DEFAULT_BACKLOG_URI, PARAM_FLAGS_READY));
   g_object_class_install_property (gobject_class, PROP_DEVICE_ID,
       g_param_spec_string ("device-id", "Device ID",
-          "The device's name for {device} in streamids (NULL = the machine "
-          "id from /etc/machine-id)", DEFAULT_DEVICE_ID, PARAM_FLAGS_READY));
+          "The device's name for {device} in streamids, without : , / # = & "
+          "? or spaces (NULL = the machine id from /etc/machine-id)",
+          DEFAULT_DEVICE_ID, PARAM_FLAGS_READY));
   g_object_class_install_property (gobject_class, PROP_STREAMID_FORMAT,
       g_param_spec_string ("streamid-format", "Streamid format",
           "Streamid of live sessions; placeholders {device} and {start} (UTC "
@@ -308,6 +330,9 @@ gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_stop);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_event);
+  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_unlock);
+  basesink_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_srt_upload_sink_unlock_stop);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_srt_upload_sink_render);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SRT_UPLOAD_SINK_BACKLOG_POLICY, 0);
@@ -553,15 +578,18 @@ static void
 post_link (GstSrtUploadSink * self, GstSrtUploadSinkLinkState state,
     const gchar * reason, const gchar * streamid, const gchar * detail)
 {
+  /* a streamid may carry credentials (user:pass, s=...): never shown */
+  gchar *shown = dashcam_streamid_mask (streamid);
   GstStructure *s = gst_structure_new ("srtuploadsink-link",
       "state", G_TYPE_STRING, state_to_string (state),
       "reason", G_TYPE_STRING, reason,
-      "streamid", G_TYPE_STRING, streamid ? streamid : "",
+      "streamid", G_TYPE_STRING, shown,
       "detail", G_TYPE_STRING, detail ? detail : "", NULL);
 
   GST_INFO_OBJECT (self, "%" GST_PTR_FORMAT, s);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
+  g_free (shown);
 }
 
 static void
@@ -702,12 +730,13 @@ wait_locked (GstSrtUploadSink * self, gint64 us)
 
 /* Reports link states once per outage: down (again only if the reason
  * changes), connecting after each report of down, up when it is back. */
-/* Waits @us, even when stopping. Called with lock. */
+/* Waits @us, even when stopping, but never more than STOP_LINGER_MAX_US:
+ * stop() waits for it. Called with lock. */
 static void
 linger_locked (GstSrtUploadSink * self, gint64 us)
 {
   g_mutex_unlock (&self->lock);
-  g_usleep (us);
+  g_usleep (MIN (us, STOP_LINGER_MAX_US));
   g_mutex_lock (&self->lock);
 }
 
@@ -758,7 +787,9 @@ connect_live (GstSrtUploadSink * self, gchar ** streamid)
       NULL);
   config.streamid = *streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
-  if (link == NULL) {
+  if (link == NULL && g_cancellable_is_cancelled (self->cancel)) {
+    GST_DEBUG_OBJECT (self, "stopped while connecting");
+  } else if (link == NULL) {
     GST_DEBUG_OBJECT (self, "connect failed: %s", detail);
     set_link_state (self, LINK_DOWN, reason,
         dashcam_srt_reason_to_string (reason), *streamid, detail);
@@ -1016,6 +1047,16 @@ typedef struct
   GPtrArray *pending;           /* names, oldest (or locked) first */
   GHashTable *failed;           /* names whose last attempt failed */
   GPtrArray *draining;          /* Draining */
+  /* A receiver that takes one caller at a time refuses (or never
+   * answers) a second connection while one is open, and accepts it once
+   * alone. A refusal while another is open makes the next attempt wait
+   * until it is alone (probe); if that one connects, a second such refusal
+   * means one caller at a time, and there is no overlap from then on. A
+   * server that is down fails alone too, one that takes several callers
+   * connects while another is open: either clears the evidence. */
+  gboolean probe;
+  guint evidence;
+  gboolean one_at_a_time;
 } Backlog;
 
 static gint
@@ -1170,24 +1211,68 @@ live_is_up (GstSrtUploadSink * self)
 static void poll_draining (GstSrtUploadSink * self, Backlog * bl,
     gboolean stopping);
 
-/* Sends @fd paced at @bitrate; returns FALSE when interrupted. */
+/* How long a backlog packet may stay unacknowledged (see
+ * BACKLOG_LATENCY_MARGIN_MS). */
+static gint64
+backlog_stall_us (GstSrtUploadSink * self)
+{
+  return (gint64) (self->backlog_config.latency_ms -
+      BACKLOG_LATENCY_MARGIN_MS) * 1000;
+}
+
+/* When the oldest packet of @link that is not acknowledged was handed to
+ * libsrt (@sent_us holds the time of each), or now if none is. */
+static gint64
+oldest_unacked_us (DashcamSrtLink * link, GArray * sent_us)
+{
+  DashcamSrtStats st;
+
+  dashcam_srt_link_get_stats (link, &st);
+  if (st.packets_in_flight == 0 || st.packets_in_flight > sent_us->len)
+    return g_get_monotonic_time ();
+  return g_array_index (sent_us, gint64, sent_us->len -
+      st.packets_in_flight);
+}
+
+/* Sends @fd paced at @bitrate; returns FALSE when interrupted, or when a
+ * packet stayed unacknowledged so long that the receiver may skip it.
+ * @oldest_us: when the oldest packet not yet acknowledged at the end was
+ * sent. */
 static gboolean
 send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
-    gint fd, guint64 size, guint64 bitrate, DashcamSrtReason * reason)
+    gint fd, guint64 size, guint64 bitrate, DashcamSrtReason * reason,
+    gint64 * oldest_us)
 {
   guint8 buf[DASHCAM_SRT_PAYLOAD_SIZE];
-  gint64 start = g_get_monotonic_time ();
+  gint64 start = g_get_monotonic_time (), next_check = start;
+  GArray *sent_us = g_array_sized_new (FALSE, FALSE, sizeof (gint64),
+      size / DASHCAM_SRT_PAYLOAD_SIZE + 1);
   guint64 sent = 0;
   gssize n;
+  gboolean ok = FALSE;
 
   while ((n = read (fd, buf, sizeof (buf))) > 0) {
-    gboolean would_block;
-    gint64 due;
+    gboolean would_block, done;
+    gint64 due, now;
 
-    while (!dashcam_srt_link_send (link, buf, n, reason, &would_block)) {
-      if (!would_block || !live_is_up (self))
-        return FALSE;
-    }
+    do {
+      done = dashcam_srt_link_send (link, buf, n, reason, &would_block);
+      now = g_get_monotonic_time ();
+      if (done)
+        g_array_append_val (sent_us, now);
+      else if (!would_block || !live_is_up (self))
+        goto out;
+      if (now >= next_check) {
+        next_check = now + BACKLOG_CHECK_US;
+        if (now - oldest_unacked_us (link, sent_us) > backlog_stall_us (self)) {
+          GST_INFO_OBJECT (self, "a backlog packet is unacknowledged for "
+              "%" G_GINT64_FORMAT " ms: giving the upload up",
+              backlog_stall_us (self) / 1000);
+          *reason = DASHCAM_SRT_TIMEOUT;
+          goto out;
+        }
+      }
+    } while (!done);
     sent += n;
     due = start + (gint64) (sent * 8 * G_USEC_PER_SEC / bitrate);
     poll_draining (self, bl, FALSE);
@@ -1197,10 +1282,15 @@ send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
     g_mutex_unlock (&self->lock);
     if (!live_is_up (self)) {
       *reason = DASHCAM_SRT_LOST;
-      return FALSE;
+      goto out;
     }
   }
-  return n == 0;
+  ok = n == 0;
+  *oldest_us = oldest_unacked_us (link, sent_us);
+
+out:
+  g_array_unref (sent_us);
+  return ok;
 }
 
 static void
@@ -1285,7 +1375,8 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
     } else if (st.packets_in_flight == 0) {
       GST_DEBUG_OBJECT (self, "%s acknowledged", d->name);
       upload_done (self, bl, d->name, d->size);
-      d->close_us = now + (2 * self->cfg.latency + 200) * 1000;
+      /* the receiver plays the last packet out a latency after it came */
+      d->close_us = now + (self->backlog_config.latency_ms + 500) * 1000;
       i++;
     } else if (stopping || now > d->deadline_us) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
@@ -1319,6 +1410,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   gboolean ok = FALSE;
   Draining *d;
   guint64 size;
+  gint64 oldest_us = 0;
+  gboolean overlap;
   gint fd;
 
   if (seg == NULL)
@@ -1352,18 +1445,40 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   post_backlog (self, name, "started", size, 0.0, NULL);
   config.streamid = streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
+  overlap = bl->draining->len > 0;
+  if (!overlap && bl->probe)
+    bl->evidence = link ? bl->evidence + 1 : 0;
+  else if (overlap && link)
+    bl->evidence = 0;
+  bl->probe = overlap && link == NULL && reason != DASHCAM_SRT_BAD_PASSPHRASE;
+  if (bl->probe && !bl->one_at_a_time && bl->evidence > 0) {
+    /* srt-live-transmit, ffmpeg and the like serve one caller at a time:
+     * retry once the open connection is closed, and never overlap again */
+    GST_INFO_OBJECT (self, "backlog connect failed while %u other "
+        "connections were open (%s): uploads go one at a time from now on",
+        bl->draining->len, detail);
+    bl->one_at_a_time = TRUE;
+    post_backlog (self, name, "failed", size, 0.0, "one-at-a-time");
+    goto out;
+  }
   if (link == NULL) {
     GST_INFO_OBJECT (self, "backlog connect failed: %s", detail);
     upload_failed (self, bl, name, size, reason);
     goto out;
   }
-  GST_DEBUG_OBJECT (self, "uploading %s as \"%s\"", name, streamid);
+  if (gst_debug_category_get_threshold (GST_CAT_DEFAULT) >= GST_LEVEL_DEBUG) {
+    gchar *shown = dashcam_streamid_mask (streamid);
+
+    GST_DEBUG_OBJECT (self, "uploading %s as \"%s\"", name, shown);
+    g_free (shown);
+  }
   g_mutex_lock (&self->lock);
   g_free (self->uploading);
   self->uploading = g_strdup (name);
   self->upload_progress = 0.0;
   g_mutex_unlock (&self->lock);
-  ok = send_file (self, bl, link, fd, size, backlog_bitrate (self), &reason);
+  ok = send_file (self, bl, link, fd, size, backlog_bitrate (self), &reason,
+      &oldest_us);
   g_mutex_lock (&self->lock);
   g_clear_pointer (&self->uploading, g_free);
   self->upload_progress = 0.0;
@@ -1377,8 +1492,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   d->link = g_steal_pointer (&link);
   d->name = g_strdup (name);
   d->size = size;
-  d->deadline_us = g_get_monotonic_time () +
-      MAX (5 * G_USEC_PER_SEC, 2 * self->cfg.link_timeout / GST_USECOND);
+  /* every packet acknowledged before the receiver may skip one */
+  d->deadline_us = oldest_us + backlog_stall_us (self);
   g_ptr_array_add (bl->draining, d);
   ok = TRUE;
 
@@ -1433,11 +1548,13 @@ uploader_thread (gpointer data)
   g_mutex_lock (&self->lock);
   while (self->running) {
     gchar *next = NULL;
+    gboolean serial;
 
     g_mutex_unlock (&self->lock);
     evaluate_backlog (self, &bl);
     poll_draining (self, &bl, FALSE);
-    if (live_is_up (self))
+    serial = (bl.one_at_a_time || bl.probe) && bl.draining->len > 0;
+    if (live_is_up (self) && !serial)
       next = next_upload (&bl);
     if (next)
       upload_segment (self, &bl, next);
@@ -1445,7 +1562,8 @@ uploader_thread (gpointer data)
     g_mutex_lock (&self->lock);
     /* go on at once while there is work; failures wait for the next round */
     if (next == NULL) {
-      g_hash_table_remove_all (bl.failed);
+      if (!serial)
+        g_hash_table_remove_all (bl.failed);
       wait_locked (self, bl.draining->len > 0 ? 20 * 1000 : BACKLOG_POLL_US);
     }
     g_free (next);
@@ -1467,9 +1585,12 @@ uploader_thread (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* Start and stop */
 
+/* Fills @config from @uri and the properties. @host and @passphrase
+ * receive copies that @config points to, owned by the caller: each link
+ * has its own, since a query may give each its own passphrase. */
 static gboolean
 parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
-    DashcamSrtConfig * config, gchar ** host)
+    DashcamSrtConfig * config, gchar ** host, gchar ** passphrase)
 {
   GError *err = NULL;
   DashcamSrtUri *parsed = dashcam_srt_uri_parse (uri, &err);
@@ -1485,7 +1606,6 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
   config->host = *host;
   config->port = parsed->port;
   config->latency_ms = self->cfg.latency;
-  config->passphrase = self->cfg.passphrase;
   config->pbkeylen = self->cfg.pbkeylen;
   config->idle_timeout_ms = self->cfg.link_timeout / GST_MSECOND;
   /* keep each attempt within the retry interval, so that attempts start
@@ -1498,15 +1618,21 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
     config->latency_ms = atoi (v);
   if ((v = g_hash_table_lookup (parsed->params, "pbkeylen")))
     config->pbkeylen = atoi (v);
-  if ((v = g_hash_table_lookup (parsed->params, "passphrase"))) {
-    g_free (self->cfg.passphrase);
-    self->cfg.passphrase = g_strdup (v);
-    config->passphrase = self->cfg.passphrase;
-  }
+  v = g_hash_table_lookup (parsed->params, "passphrase");
+  *passphrase = g_strdup (v ? v : self->cfg.passphrase);
+  config->passphrase = *passphrase;
   if ((v = g_hash_table_lookup (parsed->params, "streamid"))
       && g_str_equal (property, "uri")) {
     g_free (self->cfg.streamid_format);
     self->cfg.streamid_format = g_strdup (v);
+  }
+  if (v && (strlen (v) < 10 || strlen (v) > 79)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"%s\": the passphrase in its query must have "
+            "10 to 79 characters, not %u.", property, (guint) strlen (v)),
+        (NULL));
+    dashcam_srt_uri_free (parsed);
+    return FALSE;
   }
   if ((v = g_hash_table_lookup (parsed->params, "mode"))
       && !g_str_equal (v, "caller")) {
@@ -1526,15 +1652,18 @@ validate_settings (GstSrtUploadSink * self)
   GError *err = NULL;
   const gchar *property = NULL;
   gsize plen = self->cfg.passphrase ? strlen (self->cfg.passphrase) : 0;
+  gboolean default_device = FALSE;
 
   if (self->cfg.uri == NULL)
     goto no_uri;
+  if (plen > 0 && (plen < 10 || plen > 79))
+    goto bad_passphrase;
   if (!parse_uri (self, "uri", self->cfg.uri, &self->live_config,
-          &self->live_host))
+          &self->live_host, &self->live_passphrase))
     return FALSE;
   if (!parse_uri (self, "backlog-uri", self->cfg.backlog_uri ?
           self->cfg.backlog_uri : self->cfg.uri, &self->backlog_config,
-          &self->backlog_host))
+          &self->backlog_host, &self->backlog_passphrase))
     return FALSE;
   /* A backlog upload must arrive whole, not in time: a receiver that drops
    * late packets still acknowledges them, and the segment would count as
@@ -1542,17 +1671,22 @@ validate_settings (GstSrtUploadSink * self)
   self->backlog_config.reliable = TRUE;
   self->live_config.receive_poll_ms = LIVE_RECEIVE_POLL_MS;
   self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
-      2000);
-  /* the query may have set it: check after parsing */
-  plen = self->cfg.passphrase ? strlen (self->cfg.passphrase) : 0;
-  if (plen > 0 && (plen < 10 || plen > 79))
-    goto bad_passphrase;
-  if (!dashcam_template_validate (self->cfg.streamid_format, FALSE, &err)) {
+      (gint) CLAMP (self->cfg.link_timeout / GST_MSECOND +
+          BACKLOG_LATENCY_MARGIN_MS, 2000, 60000));
+  if (self->cfg.device_id == NULL) {
+    self->cfg.device_id = dashcam_default_device_id ();
+    default_device = TRUE;
+  }
+  if (!dashcam_device_id_validate (self->cfg.device_id, &err))
+    goto bad_device;
+  /* with the real device id: a template that passes always fits */
+  if (!dashcam_template_check (self->cfg.streamid_format,
+          self->cfg.device_id, FALSE, &err)) {
     property = "streamid-format";
     goto bad_template;
   }
-  if (!dashcam_template_validate (self->cfg.backlog_streamid_format, TRUE,
-          &err)) {
+  if (!dashcam_template_check (self->cfg.backlog_streamid_format,
+          self->cfg.device_id, TRUE, &err)) {
     property = "backlog-streamid-format";
     goto bad_template;
   }
@@ -1572,6 +1706,15 @@ bad_passphrase:
             "not %u.", (guint) plen), (NULL));
     return FALSE;
   }
+bad_device:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"device-id\"%s: %s", default_device ?
+            " (unset: the machine id or host name)" : "", err->message),
+        (NULL));
+    g_clear_error (&err);
+    return FALSE;
+  }
 bad_template:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -1579,6 +1722,26 @@ bad_template:
     g_clear_error (&err);
     return FALSE;
   }
+}
+
+static void
+clear_secret (gchar ** secret)
+{
+  if (*secret)
+    memset (*secret, 0, strlen (*secret));
+  g_clear_pointer (secret, g_free);
+}
+
+/* Frees what validate_settings() made. */
+static void
+clear_link_configs (GstSrtUploadSink * self)
+{
+  g_clear_pointer (&self->live_host, g_free);
+  g_clear_pointer (&self->backlog_host, g_free);
+  clear_secret (&self->live_passphrase);
+  clear_secret (&self->backlog_passphrase);
+  memset (&self->live_config, 0, sizeof (self->live_config));
+  memset (&self->backlog_config, 0, sizeof (self->backlog_config));
 }
 
 static gboolean
@@ -1589,16 +1752,16 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   GST_OBJECT_LOCK (self);
   settings_copy (&self->cfg, &self->settings);
   GST_OBJECT_UNLOCK (self);
-  if (self->cfg.device_id == NULL)
-    self->cfg.device_id = dashcam_default_device_id ();
 
   if (!validate_settings (self)) {
     settings_clear (&self->cfg);
-    g_clear_pointer (&self->live_host, g_free);
-    g_clear_pointer (&self->backlog_host, g_free);
+    clear_link_configs (self);
     return FALSE;
   }
 
+  self->cancel = g_cancellable_new ();
+  self->live_config.cancellable = self->cancel;
+  self->backlog_config.cancellable = self->cancel;
   self->run = dashcam_run_acquire (GST_ELEMENT (self));
   dashcam_segmenter_init (&self->segmenter, &segmenter_funcs, self);
   self->render_rt = GST_CLOCK_TIME_NONE;
@@ -1606,6 +1769,7 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   g_mutex_lock (&self->lock);
   self->running = TRUE;
   self->eos = FALSE;
+  self->unlocked = FALSE;
   self->wake_sender = FALSE;
   self->state = LINK_CONNECTING;
   self->reason = DASHCAM_SRT_OK;
@@ -1648,9 +1812,13 @@ gst_srt_upload_sink_stop (GstBaseSink * sink)
   self->running = FALSE;
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
+  /* a name lookup or connection attempt in a thread ends at once */
+  if (self->cancel)
+    g_cancellable_cancel (self->cancel);
 
   g_clear_pointer (&self->sender, g_thread_join);
   g_clear_pointer (&self->uploader, g_thread_join);
+  g_clear_object (&self->cancel);
 
   g_mutex_lock (&self->lock);
   flush_queue (self);
@@ -1662,28 +1830,49 @@ gst_srt_upload_sink_stop (GstBaseSink * sink)
 
   g_clear_pointer (&self->run, dashcam_run_release);
   settings_clear (&self->cfg);
-  g_clear_pointer (&self->live_host, g_free);
-  g_clear_pointer (&self->backlog_host, g_free);
+  clear_link_configs (self);
   return TRUE;
 }
 
-/* At EOS: give the sender up to link-timeout to get the rest acknowledged,
- * so that the last segment counts as streamed live. Streaming thread. */
+/* At EOS: give the sender up to link-timeout (EOS_DRAIN_MAX_US at most)
+ * to get the rest acknowledged, so that the last segment counts as
+ * streamed live; unlock() ends the wait. Streaming thread, with the
+ * preroll lock. */
 static void
 drain_live (GstSrtUploadSink * self)
 {
   gint64 deadline = g_get_monotonic_time () +
-      (gint64) (self->cfg.link_timeout / GST_USECOND);
+      (gint64) MIN (self->cfg.link_timeout / GST_USECOND, EOS_DRAIN_MAX_US);
 
   g_mutex_lock (&self->lock);
   self->eos = TRUE;
   self->all_confirmed = FALSE;
   g_cond_broadcast (&self->cond);
-  while (self->running && self->state == LINK_UP
+  while (self->running && !self->unlocked && self->state == LINK_UP
       && (self->chunks.length > 0 || !self->all_confirmed)
       && g_get_monotonic_time () < deadline)
     g_cond_wait_until (&self->cond, &self->lock,
         g_get_monotonic_time () + 20 * 1000);
+  g_mutex_unlock (&self->lock);
+}
+
+/* After a flush (a flushing seek): nothing of the old position goes on,
+ * neither the queue nor a packet cut across buffers, the next session
+ * starts at a keyframe, and an EOS before the flush is forgotten. What
+ * was queued and not sent is a gap. Streaming thread. */
+static void
+flush_stop (GstSrtUploadSink * self)
+{
+  GstSrtUploadSinkChunk *head;
+
+  g_mutex_lock (&self->lock);
+  head = g_queue_peek_head (&self->chunks);
+  if (head)
+    dashcam_gap_list_open (&self->gaps, head->running_time);
+  flush_queue (self);
+  self->eos = FALSE;
+  dashcam_segmenter_init (&self->segmenter, &segmenter_funcs, self);
+  self->render_rt = GST_CLOCK_TIME_NONE;
   g_mutex_unlock (&self->lock);
 }
 
@@ -1697,8 +1886,35 @@ gst_srt_upload_sink_event (GstBaseSink * sink, GstEvent * event)
     dashcam_segmenter_finish (&self->segmenter);
     g_mutex_unlock (&self->lock);
     drain_live (self);
+  } else if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    flush_stop (self);
   }
   return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+}
+
+/* A state change or a flush is coming: stop waiting in drain_live(). Any
+ * thread. */
+static gboolean
+gst_srt_upload_sink_unlock (GstBaseSink * sink)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+
+  g_mutex_lock (&self->lock);
+  self->unlocked = TRUE;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+gst_srt_upload_sink_unlock_stop (GstBaseSink * sink)
+{
+  GstSrtUploadSink *self = GST_SRT_UPLOAD_SINK (sink);
+
+  g_mutex_lock (&self->lock);
+  self->unlocked = FALSE;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
 }
 
 static GstClockTime

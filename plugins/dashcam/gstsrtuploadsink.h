@@ -75,6 +75,8 @@ struct _GstSrtUploadSink
   DashcamSrtConfig backlog_config;
   gchar *live_host;
   gchar *backlog_host;
+  gchar *live_passphrase;
+  gchar *backlog_passphrase;
   DashcamRun *run;
 
   /* streaming thread only */
@@ -88,6 +90,7 @@ struct _GstSrtUploadSink
   gboolean sender_waiting;
   gboolean wake_sender;
   gboolean eos;
+  gboolean unlocked;            /* unlock() to unlock_stop() */
   GQueue chunks;
   guint64 queued_bytes;
   gboolean need_start;
@@ -117,6 +120,8 @@ struct _GstSrtUploadSink
 
   GThread *sender;
   GThread *uploader;
+  /* cancelled in stop(): name lookups and connection attempts end */
+  GCancellable *cancel;
 };
 
 GST_ELEMENT_REGISTER_DECLARE (srtuploadsink);

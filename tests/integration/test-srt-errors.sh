@@ -3,8 +3,10 @@
 #
 # Start errors: a uri that is not srt://host:port, a passphrase of the
 # wrong length, an unknown placeholder in streamid-format or
-# backlog-streamid-format each make the pipeline fail at start with an
-# ERROR that names the property (and never echoes a passphrase).
+# backlog-streamid-format, a device-id holding a character that separates
+# a server's streamid fields (: , / space) or making the streamid longer
+# than 512 bytes each make the pipeline fail at start with an ERROR that
+# names the property (and never echoes a passphrase or a streamid secret).
 #
 # Link errors (3 s live pipelines, 90 frames): an unencrypted receiver
 # refuses an encrypting sender and an encrypted receiver refuses an
@@ -91,6 +93,17 @@ start_error streamid-placeholder streamid-format uri=srt://127.0.0.1:9 \
   'streamid-format=publish:{nope}'
 start_error backlog-placeholder backlog-streamid-format uri=srt://127.0.0.1:9 \
   'backlog-streamid-format=x/{nope}'
+# A {device} that would change the streamid's fields, or make it too long
+start_error device-colon device-id uri=srt://127.0.0.1:9 device-id=car:42
+start_error device-space device-id uri=srt://127.0.0.1:9 'device-id="car 42"'
+start_error device-slash device-id uri=srt://127.0.0.1:9 device-id=fleet/car42
+start_error device-too-long streamid-format uri=srt://127.0.0.1:9 \
+  "device-id=$(printf 'c%.0s' $(seq 500))"
+# a template with a password: the error shows it masked
+start_error streamid-secret streamid-format uri=srt://127.0.0.1:9 \
+  "streamid-format=publish:{nope}:user:$PW"
+start_error backlog-streamid-secret backlog-streamid-format uri=srt://127.0.0.1:9 \
+  "backlog-streamid-format=\"#!::r={nope},s=$PW\""
 # A uri may carry the passphrase in its query (as srtsink's): a bad one must
 # not show it in the error.
 start_error uri-query-passphrase uri "uri=srt://127.0.0.1?passphrase=$PW"
@@ -346,6 +359,65 @@ EOF
 else
   echo "NOTE: no C compiler or gstreamer-1.0 headers: stats and the strict log check are not run"
 fi
+
+echo "== a passphrase in uri and another in backlog-uri, each to its link; secrets in streamids"
+# Each link has its own copy: the live receiver wants PW, the backlog
+# receiver PW2 (of another length); both must connect, and every uploaded
+# segment must be byte-identical on the backlog receiver. The streamids
+# carry credentials (MediaMTX user:pass live, SRT access control s= for the
+# backlog): they are masked in every message and debug line.
+PW2=dcam-Other-4c1d0a9e5f77e3  # 26 characters
+enc_pid=$ING_PID
+start_ingest "$work/enc2" 0 --passphrase "$PW2"
+track "$ING_PID"
+ing2_pid=$ING_PID
+ing2_port=$ING_PORT
+log=$work/two-passphrases.log
+before=$(received "$enc")
+SID1=sidSecret1e4a   # in the streamids only
+SID2=sidSecret2b9c
+GST_DEBUG='*:9' GST_DEBUG_NO_COLOR=1 GST_DEBUG_FILE=$work/debug-two.log \
+UPLOAD_PROPS="backlog-policy=all backlog-uri=srt://127.0.0.1:$ing2_port?passphrase=$PW2
+  streamid-format=publish:{device}/{start}:dashcam:$SID1
+  backlog-streamid-format=\"#!::r={device}/{segment},m=publish,u=dashcam,s=$SID2\"" \
+  run_dashcam "$log" "$work/rec-two" "srt://127.0.0.1:$enc_port?passphrase=$PW" 150 &
+pid=$!; track $pid
+rc=0; wait_exit "$pid" 60 || rc=$?
+[ "$rc" -eq 0 ] || bad "two passphrases: the pipeline failed (exit status $rc)"
+FRAMES=150 check_encrypted two-passphrases-live "$log" "$before"
+done_segs=$(grep -o 'srtuploadsink-backlog, segment=(string)[^,]*, .*state=(string)done' "$log" |
+  sed -E 's/.*segment=\(string\)([^,]*),.*/\1/' || true)
+n=0
+for seg in $done_segs; do
+  if cmp -s "$work/rec-two/$seg" "$work/enc2/car42/${seg%.ts}.ts"; then
+    n=$((n + 1))
+  else
+    bad "two passphrases: $seg is not byte-identical on the backlog receiver"
+  fi
+done
+if [ "$n" -eq 0 ]; then
+  bad "two passphrases: no backlog upload done: $(grep -o 'srtuploadsink-backlog.*' "$log" | head -3)"
+else
+  pass "two passphrases: live decodes, $n backlog segments byte-identical"
+fi
+if grep -qF -e "$PW2" -e "$PW" -e "$SID1" -e "$SID2" "$log"; then
+  bad "a secret is in the bus messages: $(grep -F -e "$PW2" -e "$PW" -e "$SID1" -e "$SID2" "$log" | head -2)"
+elif ! grep -q 'state=(string)up, reason=(string)connected, streamid=(string)"\?publish:car42/[0-9-]*:dashcam:\\\*\\\*\\\*' "$log"; then
+  bad "the link message does not show the masked streamid: $(grep -m1 -o 'state=(string)up.*' "$log")"
+else
+  pass "no bus message shows a passphrase or a streamid secret; up: $(grep -m1 -o 'reason=(string)connected, streamid=(string)[^,]*' "$log")"
+fi
+leaks=$(grep -aF -e "$SID1" -e "$SID2" -e "$PW2" "$work/debug-two.log" |
+  grep -avE ' (gstparse\.c|parse\.l|types\.h):' || true)
+if [ -n "$leaks" ]; then
+  bad "a streamid secret is in the debug log: $(head -3 <<<"$leaks" | cut -c1-300)"
+else
+  pass "no debug line of $(grep -ac . "$work/debug-two.log") shows a streamid secret, but for GStreamer core's parser logging the command line"
+fi
+rm -f "$work/debug-two.log"
+kill "$ing2_pid" 2>/dev/null || true
+wait_exit "$ing2_pid" 10 || true
+ING_PID=$enc_pid
 stop_ingest
 
 echo "== a refused streamid"
