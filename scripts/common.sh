@@ -8,9 +8,10 @@ dashcam_install_deps() {
   bash "$DASHCAM_TOP/scripts/install-deps.sh"
 }
 
+# dashcam_build [MESON-SETUP-OPTION...]: the options apply to a new build dir.
 dashcam_build() {
   if [ ! -f "$DASHCAM_BUILD/build.ninja" ]; then
-    meson setup "$DASHCAM_BUILD" "$DASHCAM_TOP" -Dtests=enabled >/dev/null
+    meson setup "$DASHCAM_BUILD" "$DASHCAM_TOP" -Dtests=enabled "$@" >/dev/null
   fi
   ninja -C "$DASHCAM_BUILD" >/dev/null
 }

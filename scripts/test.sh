@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# README command 2: installs what is missing, builds, runs every test, and
-# ends with "N passed, N failed" (test cases: each Check test counts).
+# README command 2: installs what is missing, builds, runs every test, then
+# the sanitizer pass (scripts/test-sanitize.sh: a second build with
+# AddressSanitizer and UBSan, the unit, element and most integration
+# tests), and ends with "N passed, N failed, N skipped" over both passes
+# (test cases: each Check test counts). Arguments go to `meson test` in both
+# passes (e.g. --suite libs); DASHCAM_SANITIZE=0 skips the sanitizer pass.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -9,27 +13,19 @@ dashcam_build
 
 rc=0
 meson test -C "$DASHCAM_BUILD" --print-errorlogs --no-rebuild "$@" || rc=$?
+logs=("$DASHCAM_BUILD/meson-logs/testlog.json")
 
-python3 - "$DASHCAM_BUILD/meson-logs/testlog.json" <<'PY'
-import json, re, sys
-passed = failed = skipped = 0
-for line in open(sys.argv[1]):
-    t = json.loads(line)
-    res = t.get("result")
-    out = t.get("stdout") or ""
-    m = re.search(r"Checks: (\d+), Failures: (\d+), Errors: (\d+)", out)
-    if res == "SKIP":
-        skipped += 1
-    elif m:
-        n, f, e = map(int, m.groups())
-        failed += f + e
-        passed += n - f - e
-        if res != "OK" and f + e == 0:
-            failed += 1          # crashed or timed out outside a check
-    elif res == "OK":
-        passed += 1
-    else:
-        failed += 1
-print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
-PY
+if [ "${DASHCAM_SANITIZE:-1}" != 0 ]; then
+  san=${DASHCAM_SANITIZE_BUILD:-$DASHCAM_TOP/build-sanitize}
+  rm -f "$san/meson-logs/testlog.json" "$san/meson-logs/sanitizer.json"
+  DASHCAM_SANITIZE_BUILD=$san bash "$DASHCAM_TOP/scripts/test-sanitize.sh" "$@" || rc=$?
+  if [ ! -f "$san/meson-logs/sanitizer.json" ]; then
+    # it did not get as far as its report check (e.g. the build failed)
+    mkdir -p "$san/meson-logs"
+    echo '{"name": "sanitizer-pass", "result": "FAIL"}' >"$san/meson-logs/sanitizer.json"
+  fi
+  logs+=("$san/meson-logs/testlog.json" "$san/meson-logs/sanitizer.json")
+fi
+
+python3 "$DASHCAM_TOP/scripts/test-summary.py" "${logs[@]}"
 exit $rc

@@ -636,5 +636,15 @@ main (int argc, char **argv)
   gst_object_unref (bus);
   gst_clear_object (&d.uploader);
   gst_object_unref (d.pipeline);
+  g_main_loop_unref (d.loop);
+  g_array_unref (d.samples);
+  g_hash_table_unref (d.durations);
+  g_free (d.current_segment);
+  g_free (d.link_state);
+  g_free (d.server_root);
+  g_free (d.ingest_path);
+  g_free (d.location);
+  g_free (d.device_id);
+  g_free (d.uri);
   return ret;
 }

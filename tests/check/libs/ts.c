@@ -87,7 +87,11 @@ make_psi_packet (guint8 * out, guint16 pid, guint8 * section, gsize len)
   memset (payload, 0xff, sizeof (payload));
   payload[0] = 0;
   memcpy (payload + 1, section, len);
-  GST_WRITE_UINT32_BE (payload + 1 + len, crc);
+  /* byte by byte: GST_WRITE_UINT32_BE is a misaligned 32-bit store on x86 */
+  payload[1 + len] = crc >> 24;
+  payload[2 + len] = crc >> 16;
+  payload[3 + len] = crc >> 8;
+  payload[4 + len] = crc;
   make_packet (out, pid, TRUE, 0, FALSE, payload, sizeof (payload));
 }
 
