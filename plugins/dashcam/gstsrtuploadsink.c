@@ -111,6 +111,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
 #define LIVE_RECEIVE_POLL_MS 50
 #define BACKLOG_POLL_US (500 * 1000)
 #define MIN_AUTO_BITRATE (2 * 1000 * 1000)
+/* a loss reported this long before a packet was sent may be its own: the
+ * statistics are read every STATS_INTERVAL_US */
+#define LOSS_SLACK_US (2 * STATS_INTERVAL_US)
 /* the round-trip estimate is libsrt's guess before this, in us */
 #define RTT_SETTLE_US (500 * 1000)
 /* no backlog upload starts until live went this long without congestion */
@@ -801,6 +804,9 @@ typedef struct
   gint64 last_send_us;          /* when the last packet went to libsrt */
   gint peer_latency_ms;         /* the receiver's TSBPD delay */
   gdouble rtt_min_ms;
+  guint64 lost;                 /* packets the receiver reported missing */
+  guint64 lost_seen;
+  gint64 lost_us;               /* when lost_seen last grew */
   gint64 check_us;              /* next look for late packets, 0 = none */
   gboolean late;                /* a gap is open for late packets */
 } LiveProgress;
@@ -831,17 +837,32 @@ late_after_us (const LiveProgress * p)
       (gint64) (MAX (p->rtt_min_ms, 0.0) * 1000);
 }
 
+/* Notes when the receiver last reported packets missing. */
+static void
+note_losses (LiveProgress * p, guint64 lost, gint64 now)
+{
+  if (lost > p->lost_seen) {
+    p->lost_seen = lost;
+    p->lost_us = now;
+  }
+}
+
 /* Congestion: a packet still in libsrt's send buffer (@in_buffer packets
  * are) longer than late_after_us() may never be played out by the
  * receiver, which then acknowledges past it without a word; the sender
- * sees no drop. Such a stretch is a gap: it opens at what was acknowledged
- * in time and closes at the first packet that is not late. The last
- * packets after EOS are not checked: nothing follows them that the
- * receiver could play out instead (and libsrt acknowledges the last
- * packets of a stream late). Sender thread. */
+ * sees no drop. The receiver skips only a hole (a packet that arrives
+ * late but whole is handed out late), and reports a hole at once: so a
+ * late packet counts when the receiver reported a loss since it was sent,
+ * which keeps a round trip that merely grew from counting. Such a stretch
+ * is a gap: it opens at what was acknowledged in time and closes at the
+ * first packet that is not late. The last packets after EOS are not
+ * checked: nothing follows them that the receiver could play out instead
+ * (and libsrt acknowledges the last packets of a stream late). Sender
+ * thread. */
 static void
-check_late (GstSrtUploadSink * self, DashcamAckTracker * acks,
-    LiveProgress * p, guint64 in_buffer, gint64 now)
+check_late (GstSrtUploadSink * self, DashcamSrtLink * link,
+    DashcamAckTracker * acks, LiveProgress * p, guint64 in_buffer,
+    gint64 now)
 {
   gint64 sent_us = 0;
   GstClockTime rt = GST_CLOCK_TIME_NONE;
@@ -851,6 +872,13 @@ check_late (GstSrtUploadSink * self, DashcamAckTracker * acks,
   gboolean late = have && now - sent_us > late_after_us (p);
 
   p->check_us = have ? sent_us + late_after_us (p) + 1000 : 0;
+  if (late && !p->late) {
+    DashcamSrtStats st;
+
+    dashcam_srt_link_get_stats (link, &st);
+    note_losses (p, st.packets_lost, now);
+    late = p->lost_us > 0 && p->lost_us + LOSS_SLACK_US >= sent_us;
+  }
   g_mutex_lock (&self->lock);
   if (self->eos && self->chunks.length == 0) {
     late = FALSE;
@@ -909,18 +937,24 @@ poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
   if (ack_arrived)
     p->alive_us = p->poll_us;
   p->poll_us = now;
-  /* libsrt starts from a guess of 100 ms; its estimate follows the
-   * measurements after a few acknowledgements */
+  /* libsrt starts from a guess of 100 ms, and its estimate follows the
+   * measurements after a few acknowledgements; under loss, it sometimes
+   * takes a sample that is far too short (an ACKACK matched to another
+   * ACK) */
   if (st.rtt_ms > 0 && now - p->connected_us > RTT_SETTLE_US
+      && st.packets_lost == p->lost
       && (p->rtt_min_ms < 0 || st.rtt_ms < p->rtt_min_ms))
     p->rtt_min_ms = st.rtt_ms;
+  p->lost = st.packets_lost;
   GST_LOG_OBJECT (self, "handed %" G_GUINT64_FORMAT " in flight %"
       G_GUINT64_FORMAT " (%" G_GINT64_FORMAT " ms) dropped %" G_GUINT64_FORMAT
-      " acks %" G_GUINT64_FORMAT " acked %" G_GUINT64_FORMAT, handed,
-      st.packets_in_flight, st.ms_in_flight, st.packets_dropped,
-      st.acks_received, p->acked);
+      " acks %" G_GUINT64_FORMAT " acked %" G_GUINT64_FORMAT " rtt %.1f ms "
+      "(min %.1f)", handed, st.packets_in_flight, st.ms_in_flight,
+      st.packets_dropped, st.acks_received, p->acked, st.rtt_ms,
+      p->rtt_min_ms);
 
-  check_late (self, acks, p, st.packets_in_flight, now);
+  note_losses (p, st.packets_lost, now);
+  check_late (self, link, acks, p, st.packets_in_flight, now);
   dashcam_ack_tracker_acked (acks, p->acked);
   g_mutex_lock (&self->lock);
   if (st.packets_dropped > p->dropped) {
@@ -1108,7 +1142,7 @@ sender_thread (gpointer data)
       gint64 unacked = dashcam_srt_link_get_unacked (link);
 
       if (unacked >= 0)
-        check_late (self, &acks, &progress, unacked,
+        check_late (self, link, &acks, &progress, unacked,
             g_get_monotonic_time ());
     }
     if (ok && g_get_monotonic_time () >= next_stats) {
