@@ -339,7 +339,7 @@ dashcam_srt_link_get_unacked (DashcamSrtLink * link)
 
 /* Beyond the TSBPD delay and the round trip: the receiver's clock drift
  * correction, its reading loop and our own timer slack. */
-#define PLAYOUT_MARGIN_MS 250
+#define PLAYOUT_MARGIN_MS 150
 
 /**
  * dashcam_srt_playout_wait_us:

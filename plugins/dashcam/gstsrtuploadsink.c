@@ -114,6 +114,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
 /* a loss reported this long before a packet was sent may be its own: the
  * statistics are read every STATS_INTERVAL_US */
 #define LOSS_SLACK_US (2 * STATS_INTERVAL_US)
+/* an upload that starts this soon after the last one was due keeps its
+ * pace, in us */
+#define PACE_CATCH_UP_US (500 * 1000)
 /* the round-trip estimate is libsrt's guess before this, in us */
 #define RTT_SETTLE_US (500 * 1000)
 /* no backlog upload starts until live went this long without congestion */
@@ -1194,6 +1197,7 @@ typedef struct
   GPtrArray *pending;           /* names, oldest (or locked) first */
   GHashTable *failed;           /* names whose last attempt failed */
   GPtrArray *draining;          /* Draining */
+  gint64 next_due_us;           /* when the next byte is due */
 } Backlog;
 
 static gint
@@ -1373,6 +1377,11 @@ send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
   guint64 sent = 0;
   gssize n;
 
+  /* uploads that follow each other keep one pace: the time spent between
+   * them (connecting, reading the catalog) is caught up */
+  if (bl->next_due_us > start - PACE_CATCH_UP_US && bl->next_due_us < start)
+    start = bl->next_due_us;
+
   while ((n = read (fd, buf, sizeof (buf))) > 0) {
     gboolean would_block;
     gint64 due;
@@ -1383,6 +1392,7 @@ send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
     }
     sent += n;
     due = start + (gint64) (sent * 8 * G_USEC_PER_SEC / bitrate);
+    bl->next_due_us = due;
     poll_draining (self, bl, FALSE);
     g_mutex_lock (&self->lock);
     self->upload_progress = size ? (gdouble) sent / size : 1.0;
@@ -1603,7 +1613,7 @@ static gpointer
 uploader_thread (gpointer data)
 {
   GstSrtUploadSink *self = data;
-  Backlog bl = { NULL, NULL, NULL, NULL };
+  Backlog bl = { NULL, NULL, NULL, NULL, 0 };
   GError *err = NULL;
 
   bl.catalog = dashcam_catalog_open (self->cfg.backlog_location, &err);
