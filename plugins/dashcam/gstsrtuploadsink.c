@@ -811,7 +811,8 @@ typedef struct
   guint64 lost_seen;
   gint64 lost_us;               /* when lost_seen last grew */
   gint64 check_us;              /* next look for late packets, 0 = none */
-  gboolean late;                /* a gap is open for late packets */
+  gboolean late;                /* packets are late */
+  gboolean late_gap;            /* ... and we opened the gap for them */
 } LiveProgress;
 
 static void
@@ -892,17 +893,19 @@ check_late (GstSrtUploadSink * self, DashcamSrtLink * link,
         G_GINT64_FORMAT " ms (receiver latency %d ms): the receiver may "
         "skip them", (now - sent_us) / 1000, p->peer_latency_ms);
     /* nothing acknowledged yet: from a little before this packet */
-    p->late = dashcam_gap_list_open (&self->gaps,
+    p->late_gap = dashcam_gap_list_open (&self->gaps,
         GST_CLOCK_TIME_IS_VALID (acks->confirmed) ? acks->confirmed :
         rt > 100 * GST_MSECOND ? rt - 100 * GST_MSECOND : 0);
+    p->late = TRUE;
   } else if (!late && p->late) {
     if (!GST_CLOCK_TIME_IS_VALID (rt))
       rt = dashcam_ack_tracker_last_sent (acks);
-    /* a queue overflow meanwhile closes the gap at its new session */
-    if (!self->need_start && GST_CLOCK_TIME_IS_VALID (rt))
+    /* a gap opened otherwise, or a queue overflow meanwhile, closes at
+     * the next session */
+    if (p->late_gap && !self->need_start && GST_CLOCK_TIME_IS_VALID (rt))
       dashcam_gap_list_close (&self->gaps, rt);
     GST_INFO_OBJECT (self, "live packets acknowledged in time again");
-    p->late = FALSE;
+    p->late = p->late_gap = FALSE;
   }
   if (late)
     self->congested_us = now;
