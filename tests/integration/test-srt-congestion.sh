@@ -79,7 +79,8 @@ if [ "$mode" = relay ]; then
   port=$(grep -o '[0-9]*$' "$work/relay.log" | head -1)
 fi
 
-"${run[@]}" stdbuf -oL gst-launch-1.0 -e -m \
+# srtuploadsink's warnings name each congestion it saw
+"${run[@]}" env GST_DEBUG="${GST_DEBUG:-srtuploadsink:2}" stdbuf -oL gst-launch-1.0 -e -m \
   videotestsrc is-live=true pattern=snow ! \
   video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! \
   x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=1500 ! \
