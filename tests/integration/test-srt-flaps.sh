@@ -6,8 +6,9 @@
 # dashcam-ingest --drop-tail is the live and the backlog receiver. It is
 # SIGKILLed every PERIOD_S seconds (first at 9.1 s: just after a segment
 # starts, when the end of the one before is acknowledged but not yet
-# played out) and started again on the same port DOWN_S seconds later, FLAPS times, during a recording in 3 s
-# segments; the recording goes on 20 s after the last return, then EOS.
+# played out) and started again on the same port DOWN_S seconds later,
+# FLAPS times, during a recording in 3 s segments; the recording goes on
+# 20 s after the last return, then EOS.
 # A SIGKILLed receiver loses what libsrt had acknowledged but not yet
 # handed out (its latency window), a --drop-tail one what was still held
 # when a connection closes: both must come back through the backlog.
