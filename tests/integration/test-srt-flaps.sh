@@ -4,7 +4,7 @@
 # usage: test-srt-flaps.sh [FLAPS] [PERIOD_S] [DOWN_S]   (default 3 15 5)
 #
 # dashcam-ingest --drop-tail is the live and the backlog receiver. It is
-# SIGKILLed every PERIOD_S seconds (first at 9.1 s: just after a segment
+# SIGKILLed every PERIOD_S seconds (first at 9 s, 60 ms after a segment
 # starts, when the end of the one before is acknowledged but not yet
 # played out) and started again on the same port DOWN_S seconds later,
 # FLAPS times, during a recording in 3 s segments; the recording goes on
@@ -40,7 +40,7 @@ trap cleanup EXIT
 rec=$work/rec
 srv=$work/srv
 log=$work/pipe.log
-first=9.1
+first=9
 secs=$((10 + (flaps - 1) * period + down + 20))
 frames=$((secs * 30))
 port=$(free_udp_port)
@@ -55,8 +55,15 @@ at() {
   sleep "$(awk -v t0="$t0" -v t="$1" -v now="$EPOCHREALTIME" \
       'BEGIN { d = t0 + t - now; printf "%.3f", (d > 0 ? d : 0) }')"
 }
+# the kill comes 60 ms after a segment opened: the receiver has
+# acknowledged its first packets, but not yet played out the last frame
+# of the segment before
+opened() { grep -c looprecsink-segment-opened "$log" || true; }
 for k in $(seq 0 $((flaps - 1))); do
-  at "$(awk -v f="$first" -v k="$k" -v p="$period" 'BEGIN { print f + k * p }')"
+  at "$(awk -v f="$first" -v k="$k" -v p="$period" 'BEGIN { print f + k * p - 1.5 }')"
+  n=$(opened)
+  while [ "$(opened)" -eq "$n" ]; do sleep 0.005; done
+  sleep 0.06
   kill -9 "$ING_PID"
   wait "$ING_PID" 2>/dev/null || true
   at "$(awk -v f="$first" -v k="$k" -v p="$period" -v d="$down" 'BEGIN { print f + k * p + d }')"
