@@ -117,6 +117,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
 /* an upload that starts this soon after the last one was due keeps its
  * pace, in us */
 #define PACE_CATCH_UP_US (500 * 1000)
+/* a late packet without a loss report is looked at again after this */
+#define LATE_RECHECK_US (20 * 1000)
 /* the round-trip estimate is libsrt's guess before this, in us */
 #define RTT_SETTLE_US (500 * 1000)
 /* no backlog upload starts until live went this long without congestion */
@@ -882,16 +884,23 @@ check_late (GstSrtUploadSink * self, DashcamSrtLink * link,
     dashcam_srt_link_get_stats (link, &st);
     note_losses (p, st.packets_lost, now);
     late = p->lost_us > 0 && p->lost_us + LOSS_SLACK_US >= sent_us;
+    /* no loss reported yet: look again soon, the report may be on its
+     * way */
+    if (!late)
+      p->check_us = now + LATE_RECHECK_US;
   }
   g_mutex_lock (&self->lock);
   if (self->eos && self->chunks.length == 0) {
     late = FALSE;
     p->check_us = 0;
   }
-  if (late && !p->late) {
-    GST_WARNING_OBJECT (self, "live packets unacknowledged for %"
-        G_GINT64_FORMAT " ms (receiver latency %d ms): the receiver may "
-        "skip them", (now - sent_us) / 1000, p->peer_latency_ms);
+  /* also when the gap was closed meanwhile (a new session started after
+   * a queue overflow) while packets are still late */
+  if (late && (!p->late || !dashcam_gap_list_is_open (&self->gaps))) {
+    if (!p->late)
+      GST_WARNING_OBJECT (self, "live packets unacknowledged for %"
+          G_GINT64_FORMAT " ms (receiver latency %d ms): the receiver may "
+          "skip them", (now - sent_us) / 1000, p->peer_latency_ms);
     /* nothing acknowledged yet: from a little before this packet */
     p->late_gap = dashcam_gap_list_open (&self->gaps,
         GST_CLOCK_TIME_IS_VALID (acks->confirmed) ? acks->confirmed :
