@@ -916,7 +916,10 @@ check_late (GstSrtUploadSink * self, DashcamSrtLink * link,
     GST_INFO_OBJECT (self, "live packets acknowledged in time again");
     p->late = p->late_gap = FALSE;
   }
-  if (late)
+  /* a backlog upload would compete with a link that holds packets past
+   * the receiver's latency; one that is late now and then has room */
+  if (late && now - sent_us > late_after_us (p) +
+      (gint64) p->peer_latency_ms * 1000 / 3)
     self->congested_us = now;
   g_mutex_unlock (&self->lock);
 }
