@@ -9,13 +9,20 @@
  * Both sinks see the same buffers through the tee, so running time (with
  * the id of the pipeline run) is a shared axis that the wall clock cannot
  * disturb. The uploader keeps the gaps of its run in running time: a gap
- * opens at the last running time the receiver acknowledged (not the last
+ * opens at the last running time the receiver played out (not the last
  * one sent: what sat in the send buffer when the link died is lost) and
  * closes where a new live session starts. A segment of this run is
  * uploaded when it overlaps a gap, and counts as delivered live once the
  * acknowledged running time passed its end without a gap. A segment of an
  * earlier run that was never confirmed is uploaded: nobody can tell what
  * the server got of it.
+ *
+ * An acknowledged packet is not yet the server's: the receiver's libsrt
+ * hands it out only at its send time plus the latency, and a receiver that
+ * dies or stops reading at a disconnect loses what it held. So the gaps
+ * start, and segments count as delivered live, at what the receiver has
+ * surely played out: acknowledged, and sent longer than the latency (plus
+ * the round trip and a margin) before the receiver was last seen alive.
  */
 
 #include "dashcambacklog.h"
@@ -135,15 +142,19 @@ dashcam_gap_list_total (const DashcamGapList * list, GstClockTime now)
 
 typedef struct
 {
-  guint64 packets;
+  guint64 packets;              /* packets sent up to the end of this mark */
   GstClockTime running_time;
+  gint64 first_us;              /* when its first packet was sent */
+  gint64 last_us;               /* when its last packet was sent */
 } AckMark;
 
 void
 dashcam_ack_tracker_init (DashcamAckTracker * t)
 {
   t->marks = g_array_new (FALSE, FALSE, sizeof (AckMark));
+  t->acked = 0;
   t->confirmed = GST_CLOCK_TIME_NONE;
+  t->played = GST_CLOCK_TIME_NONE;
 }
 
 void
@@ -156,12 +167,14 @@ dashcam_ack_tracker_clear (DashcamAckTracker * t)
  * dashcam_ack_tracker_reset:
  * @t: a #DashcamAckTracker
  *
- * Forgets the marks of a connection that ended; keeps what was confirmed.
+ * Forgets the marks of a connection that ended; keeps what was confirmed
+ * and played.
  */
 void
 dashcam_ack_tracker_reset (DashcamAckTracker * t)
 {
   g_array_set_size (t->marks, 0);
+  t->acked = 0;
 }
 
 /**
@@ -170,12 +183,13 @@ dashcam_ack_tracker_reset (DashcamAckTracker * t)
  * @packets_total: packets handed to SRT on this connection so far,
  *   including the ones just sent
  * @running_time: running time of the data of the last packet
+ * @sent_us: monotonic time of the sending, in microseconds
  */
 void
 dashcam_ack_tracker_sent (DashcamAckTracker * t, guint64 packets_total,
-    GstClockTime running_time)
+    GstClockTime running_time, gint64 sent_us)
 {
-  AckMark m = { packets_total, running_time };
+  AckMark m = { packets_total, running_time, sent_us, sent_us };
 
   if (!GST_CLOCK_TIME_IS_VALID (running_time))
     return;
@@ -185,6 +199,7 @@ dashcam_ack_tracker_sent (DashcamAckTracker * t, guint64 packets_total,
     /* one mark per running time is enough */
     if (last->running_time == running_time) {
       last->packets = packets_total;
+      last->last_us = sent_us;
       return;
     }
   }
@@ -196,25 +211,98 @@ dashcam_ack_tracker_sent (DashcamAckTracker * t, guint64 packets_total,
  * @t: a #DashcamAckTracker
  * @packets_acked: packets of this connection the receiver acknowledged
  *
- * Returns: the running time up to which the server has the live data
- * (%GST_CLOCK_TIME_NONE if nothing was confirmed yet)
+ * Returns: the running time up to which the receiver has the live data
+ * (%GST_CLOCK_TIME_NONE if nothing was acknowledged yet)
  */
 GstClockTime
 dashcam_ack_tracker_acked (DashcamAckTracker * t, guint64 packets_acked)
 {
-  guint n = 0;
+  guint i;
 
-  while (n < t->marks->len
-      && g_array_index (t->marks, AckMark, n).packets <= packets_acked)
-    n++;
-  if (n > 0) {
-    GstClockTime rt = g_array_index (t->marks, AckMark, n - 1).running_time;
+  t->acked = MAX (t->acked, packets_acked);
+  for (i = 0; i < t->marks->len; i++) {
+    const AckMark *m = &g_array_index (t->marks, AckMark, i);
 
-    if (!GST_CLOCK_TIME_IS_VALID (t->confirmed) || rt > t->confirmed)
-      t->confirmed = rt;
-    g_array_remove_range (t->marks, 0, n);
+    if (m->packets > t->acked)
+      break;
+    if (!GST_CLOCK_TIME_IS_VALID (t->confirmed)
+        || m->running_time > t->confirmed)
+      t->confirmed = m->running_time;
   }
   return t->confirmed;
+}
+
+/**
+ * dashcam_ack_tracker_played:
+ * @t: a #DashcamAckTracker
+ * @sent_before_us: packets sent before this (monotonic, microseconds) and
+ *   acknowledged count as played out: the time the receiver was last seen
+ *   alive minus its latency, the round trip and a margin
+ *
+ * Forgets the marks before the last one played.
+ *
+ * Returns: the running time up to which the server surely has the live
+ * data (%GST_CLOCK_TIME_NONE if nothing yet)
+ */
+GstClockTime
+dashcam_ack_tracker_played (DashcamAckTracker * t, gint64 sent_before_us)
+{
+  guint n = 0;
+
+  while (n < t->marks->len) {
+    const AckMark *m = &g_array_index (t->marks, AckMark, n);
+
+    if (m->packets > t->acked || m->last_us > sent_before_us)
+      break;
+    if (!GST_CLOCK_TIME_IS_VALID (t->played) || m->running_time > t->played)
+      t->played = m->running_time;
+    n++;
+  }
+  if (n > 1)
+    g_array_remove_range (t->marks, 0, n - 1);
+  return t->played;
+}
+
+/**
+ * dashcam_ack_tracker_packet:
+ * @t: a #DashcamAckTracker
+ * @packet: a packet number of this connection (the first is 1)
+ * @sent_us: (out): when it was sent (at the earliest)
+ * @running_time: (out): the running time of its data
+ *
+ * Returns: %FALSE if @packet is not known (not sent, or forgotten)
+ */
+gboolean
+dashcam_ack_tracker_packet (const DashcamAckTracker * t, guint64 packet,
+    gint64 * sent_us, GstClockTime * running_time)
+{
+  guint i;
+
+  for (i = 0; i < t->marks->len; i++) {
+    const AckMark *m = &g_array_index (t->marks, AckMark, i);
+
+    if (m->packets >= packet) {
+      *sent_us = m->first_us;
+      *running_time = m->running_time;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/**
+ * dashcam_ack_tracker_last_sent:
+ * @t: a #DashcamAckTracker
+ *
+ * Returns: the running time of the last packet sent on this connection
+ * (%GST_CLOCK_TIME_NONE if none)
+ */
+GstClockTime
+dashcam_ack_tracker_last_sent (const DashcamAckTracker * t)
+{
+  if (t->marks->len == 0)
+    return GST_CLOCK_TIME_NONE;
+  return g_array_index (t->marks, AckMark, t->marks->len - 1).running_time;
 }
 
 const gchar *

@@ -54,23 +54,34 @@ GstClockTime dashcam_gap_list_total (const DashcamGapList * list,
 /**
  * DashcamAckTracker:
  *
- * Maps packets handed to SRT to the running time of their data, so that
- * the count of packets the receiver acknowledged tells up to which running
- * time the server surely has the live stream.
+ * Maps packets handed to SRT to the running time of their data and the
+ * time they were sent, so that the count of packets the receiver
+ * acknowledged tells up to which running time the server has the live
+ * stream, and, with the receiver's latency, up to which running time it
+ * has surely played it out (a receiver hands a packet to the server only
+ * at its send time plus the latency; what it held back is lost if it dies
+ * or stops reading).
  */
 typedef struct
 {
-  GArray *marks;                /* (packets, running time), increasing */
-  GstClockTime confirmed;
+  GArray *marks;                /* (packets, running time, sent), increasing */
+  guint64 acked;                /* packets acknowledged */
+  GstClockTime confirmed;       /* acknowledged up to */
+  GstClockTime played;          /* surely played out up to */
 } DashcamAckTracker;
 
 void dashcam_ack_tracker_init (DashcamAckTracker * t);
 void dashcam_ack_tracker_clear (DashcamAckTracker * t);
 void dashcam_ack_tracker_reset (DashcamAckTracker * t);
 void dashcam_ack_tracker_sent (DashcamAckTracker * t, guint64 packets_total,
-    GstClockTime running_time);
+    GstClockTime running_time, gint64 sent_us);
 GstClockTime dashcam_ack_tracker_acked (DashcamAckTracker * t,
     guint64 packets_acked);
+GstClockTime dashcam_ack_tracker_played (DashcamAckTracker * t,
+    gint64 sent_before_us);
+gboolean dashcam_ack_tracker_packet (const DashcamAckTracker * t,
+    guint64 packet, gint64 * sent_us, GstClockTime * running_time);
+GstClockTime dashcam_ack_tracker_last_sent (const DashcamAckTracker * t);
 
 typedef enum
 {

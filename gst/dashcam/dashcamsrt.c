@@ -322,7 +322,10 @@ dashcam_srt_link_send (DashcamSrtLink * link, const guint8 * data, gsize len,
   if (srt_sendmsg2 (link->sock, (const gchar *) data, len, NULL) != SRT_ERROR)
     return TRUE;
   err = srt_getlasterror (NULL);
-  if (err == SRT_EASYNCSND) {
+  /* a blocking send gives up after SRTO_SNDTIMEO with SRT_ETIMEOUT: the
+   * send buffer stayed full, the link is alive but too slow */
+  if (err == SRT_EASYNCSND || (err == SRT_ETIMEOUT
+          && srt_getsockstate (link->sock) == SRTS_CONNECTED)) {
     *would_block = TRUE;
     *reason = DASHCAM_SRT_OK;
     return FALSE;
@@ -357,7 +360,73 @@ dashcam_srt_link_get_stats (DashcamSrtLink * link, DashcamSrtStats * stats)
   stats->bytes_sent = perf.byteSentTotal;
   stats->packets_in_flight = perf.pktSndBuf;
   stats->acks_received = perf.pktRecvACKTotal;
+  stats->packets_lost = perf.pktSndLossTotal;
   stats->ms_in_flight = perf.msSndBuf;
+}
+
+/**
+ * dashcam_srt_link_get_peer_latency:
+ * @link: a connected link
+ *
+ * The receiver's TSBPD delay as negotiated in the handshake (the larger of
+ * what each side asked for): the receiver hands a packet to its
+ * application this long after the packet's send time (plus the one-way
+ * delay), not when it arrives.
+ *
+ * Returns: the latency in milliseconds, or -1 if libsrt does not say
+ */
+gint
+dashcam_srt_link_get_peer_latency (DashcamSrtLink * link)
+{
+  gint latency = -1;
+  gint len = sizeof (latency);
+
+  if (srt_getsockflag (link->sock, SRTO_PEERLATENCY, &latency, &len) ==
+      SRT_ERROR)
+    return -1;
+  return latency;
+}
+
+/**
+ * dashcam_srt_link_get_unacked:
+ * @link: a link
+ *
+ * A cheap look at the send buffer (no statistics).
+ *
+ * Returns: packets handed to libsrt and neither acknowledged nor dropped,
+ * or -1 on error
+ */
+gint64
+dashcam_srt_link_get_unacked (DashcamSrtLink * link)
+{
+  size_t blocks = 0, bytes = 0;
+
+  if (srt_getsndbuffer (link->sock, &blocks, &bytes) == SRT_ERROR)
+    return -1;
+  return blocks;
+}
+
+/* Beyond the TSBPD delay and the round trip: the receiver's clock drift
+ * correction, its reading loop and our own timer slack. */
+#define PLAYOUT_MARGIN_MS 150
+
+/**
+ * dashcam_srt_playout_wait_us:
+ * @peer_latency_ms: the receiver's TSBPD delay
+ * @rtt_ms: the round-trip time
+ *
+ * How long after sending a packet the receiver has surely handed it to
+ * its application, if it got it: the TSBPD delay counts from the send
+ * time plus the one-way delay measured at the handshake (the round trip
+ * bounds that), plus a margin.
+ *
+ * Returns: microseconds
+ */
+gint64
+dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms)
+{
+  return ((gint64) MAX (peer_latency_ms, 0) + (gint64) MAX (rtt_ms, 0.0)
+      + PLAYOUT_MARGIN_MS) * 1000;
 }
 
 void

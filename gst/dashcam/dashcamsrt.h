@@ -84,6 +84,7 @@ typedef struct
   guint64 bytes_sent;
   guint64 packets_in_flight;    /* sent or queued, not acknowledged */
   guint64 acks_received;        /* ACK control packets from the peer */
+  guint64 packets_lost;         /* reported missing by the peer (NAK) */
   gint64 ms_in_flight;
   gboolean broken;
 } DashcamSrtStats;
@@ -96,6 +97,9 @@ gboolean dashcam_srt_link_send (DashcamSrtLink * link, const guint8 * data,
     gsize len, DashcamSrtReason * reason, gboolean * would_block);
 void dashcam_srt_link_get_stats (DashcamSrtLink * link,
     DashcamSrtStats * stats);
+gint dashcam_srt_link_get_peer_latency (DashcamSrtLink * link);
+gint64 dashcam_srt_link_get_unacked (DashcamSrtLink * link);
+gint64 dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms);
 void dashcam_srt_link_close (DashcamSrtLink * link);
 
 G_END_DECLS

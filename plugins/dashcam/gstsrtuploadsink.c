@@ -28,10 +28,13 @@
  *
  * A segment recorded in this run is uploaded when it overlaps a gap
  * (#GstSrtUploadSink:backlog-policy `gaps`), and marked uploaded without
- * being sent when the server acknowledged all of it live. Segments of
+ * being sent when the server played all of it out live. Segments of
  * earlier runs that were never confirmed are uploaded too. A segment
  * counts as uploaded only once libsrt reports every byte acknowledged and
- * none dropped; an interrupted upload is retried from the start.
+ * none dropped, and the receiver's latency has passed since the last
+ * packet (an acknowledged packet waits that long in the receiver's libsrt
+ * before the server reads it; a server that stops reading at a disconnect
+ * would lose it); an interrupted upload is retried from the start.
  *
  * ## Example launch line
  * |[
@@ -127,6 +130,18 @@ GST_DEBUG_CATEGORY_STATIC (gst_srt_upload_sink_debug);
  * the live connection lingers this long at most after it */
 #define EOS_DRAIN_MAX_US (1500 * 1000)
 #define STOP_LINGER_MAX_US (500 * 1000)
+/* a loss reported this long before a packet was sent may be its own: the
+ * statistics are read every STATS_INTERVAL_US */
+#define LOSS_SLACK_US (2 * STATS_INTERVAL_US)
+/* an upload that starts this soon after the last one was due keeps its
+ * pace, in us */
+#define PACE_CATCH_UP_US (500 * 1000)
+/* a late packet without a loss report is looked at again after this */
+#define LATE_RECHECK_US (20 * 1000)
+/* the round-trip estimate is libsrt's guess before this, in us */
+#define RTT_SETTLE_US (500 * 1000)
+/* no backlog upload starts until live went this long without congestion */
+#define CONGESTION_QUIET_US (2 * G_USEC_PER_SEC)
 
 enum
 {
@@ -819,7 +834,126 @@ typedef struct
   guint64 dropped;
   guint64 acks;
   gint64 progress_us;           /* when acked last grew, or nothing was due */
+  gint64 connected_us;
+  gint64 poll_us;               /* the last statistics poll */
+  gint64 alive_us;              /* the receiver was surely alive then */
+  gint64 last_send_us;          /* when the last packet went to libsrt */
+  gint peer_latency_ms;         /* the receiver's TSBPD delay */
+  gdouble rtt_min_ms;
+  guint64 lost;                 /* packets the receiver reported missing */
+  guint64 lost_seen;
+  gint64 lost_us;               /* when lost_seen last grew */
+  gint64 check_us;              /* next look for late packets, 0 = none */
+  gboolean late;                /* packets are late */
+  gboolean late_gap;            /* ... and we opened the gap for them */
 } LiveProgress;
+
+static void
+live_progress_reset (LiveProgress * p, DashcamSrtLink * link, gint latency)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  memset (p, 0, sizeof (*p));
+  p->progress_us = p->poll_us = p->alive_us = p->connected_us = now;
+  p->peer_latency_ms = link ? dashcam_srt_link_get_peer_latency (link) : -1;
+  if (p->peer_latency_ms < 0)
+    p->peer_latency_ms = latency;
+  p->rtt_min_ms = -1;
+}
+
+/* How long a packet may stay unacknowledged before the receiver may have
+ * skipped it: a receiver with too-late drop on (libsrt's default) gives a
+ * missing packet up at its playout time, send time + latency + one-way
+ * delay, and acknowledges past it; its acknowledgement of that arrives
+ * here no sooner than latency + the round trip after the sending. A third
+ * of the latency is left for our timer to fire before that. */
+static gint64
+late_after_us (const LiveProgress * p)
+{
+  return ((gint64) p->peer_latency_ms * 1000) * 2 / 3 +
+      (gint64) (MAX (p->rtt_min_ms, 0.0) * 1000);
+}
+
+/* Notes when the receiver last reported packets missing. */
+static void
+note_losses (LiveProgress * p, guint64 lost, gint64 now)
+{
+  if (lost > p->lost_seen) {
+    p->lost_seen = lost;
+    p->lost_us = now;
+  }
+}
+
+/* Congestion: a packet still in libsrt's send buffer (@in_buffer packets
+ * are) longer than late_after_us() may never be played out by the
+ * receiver, which then acknowledges past it without a word; the sender
+ * sees no drop. The receiver skips only a hole (a packet that arrives
+ * late but whole is handed out late), and reports a hole at once: so a
+ * late packet counts when the receiver reported a loss since it was sent,
+ * which keeps a round trip that merely grew from counting. Such a stretch
+ * is a gap: it opens at what was acknowledged in time and closes at the
+ * first packet that is not late. The last packets after EOS are not
+ * checked: nothing follows them that the receiver could play out instead
+ * (and libsrt acknowledges the last packets of a stream late). Sender
+ * thread. */
+static void
+check_late (GstSrtUploadSink * self, DashcamSrtLink * link,
+    DashcamAckTracker * acks, LiveProgress * p, guint64 in_buffer,
+    gint64 now)
+{
+  gint64 sent_us = 0;
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  gboolean have = in_buffer > 0 && in_buffer <= p->handed
+      && dashcam_ack_tracker_packet (acks, p->handed - in_buffer + 1,
+      &sent_us, &rt);
+  gboolean late = have && now - sent_us > late_after_us (p);
+
+  p->check_us = have ? sent_us + late_after_us (p) + 1000 : 0;
+  if (late && !p->late) {
+    DashcamSrtStats st;
+
+    dashcam_srt_link_get_stats (link, &st);
+    note_losses (p, st.packets_lost, now);
+    late = p->lost_us > 0 && p->lost_us + LOSS_SLACK_US >= sent_us;
+    /* no loss reported yet: look again soon, the report may be on its
+     * way */
+    if (!late)
+      p->check_us = now + LATE_RECHECK_US;
+  }
+  g_mutex_lock (&self->lock);
+  if (self->eos && self->chunks.length == 0) {
+    late = FALSE;
+    p->check_us = 0;
+  }
+  /* also when the gap was closed meanwhile (a new session started after
+   * a queue overflow) while packets are still late */
+  if (late && (!p->late || !dashcam_gap_list_is_open (&self->gaps))) {
+    if (!p->late)
+      GST_WARNING_OBJECT (self, "live packets unacknowledged for %"
+          G_GINT64_FORMAT " ms (receiver latency %d ms): the receiver may "
+          "skip them", (now - sent_us) / 1000, p->peer_latency_ms);
+    /* nothing acknowledged yet: from a little before this packet */
+    p->late_gap = dashcam_gap_list_open (&self->gaps,
+        GST_CLOCK_TIME_IS_VALID (acks->confirmed) ? acks->confirmed :
+        rt > 100 * GST_MSECOND ? rt - 100 * GST_MSECOND : 0);
+    p->late = TRUE;
+  } else if (!late && p->late) {
+    if (!GST_CLOCK_TIME_IS_VALID (rt))
+      rt = dashcam_ack_tracker_last_sent (acks);
+    /* a gap opened otherwise, or a queue overflow meanwhile, closes at
+     * the next session */
+    if (p->late_gap && !self->need_start && GST_CLOCK_TIME_IS_VALID (rt))
+      dashcam_gap_list_close (&self->gaps, rt);
+    GST_INFO_OBJECT (self, "live packets acknowledged in time again");
+    p->late = p->late_gap = FALSE;
+  }
+  /* a backlog upload would compete with a link that holds packets past
+   * the receiver's latency; one that is late now and then has room */
+  if (late && now - sent_us > late_after_us (p) +
+      (gint64) p->peer_latency_ms * 1000 / 3)
+    self->congested_us = now;
+  g_mutex_unlock (&self->lock);
+}
 
 /* Polls libsrt; returns FALSE when the link must be declared down: broken,
  * or data outstanding without a single acknowledgement for link-timeout
@@ -829,9 +963,9 @@ poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
     DashcamAckTracker * acks, LiveProgress * p, DashcamSrtReason * reason)
 {
   DashcamSrtStats st;
-  GstClockTime confirmed = GST_CLOCK_TIME_NONE;
+  GstClockTime played;
   guint64 gone, handed = p->handed;
-  gboolean ack_arrived;
+  gboolean ack_arrived, eos;
   gint64 now = g_get_monotonic_time ();
 
   dashcam_srt_link_get_stats (link, &st);
@@ -847,39 +981,73 @@ poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
     if (handed > gone && handed - gone > p->acked)
       p->acked = handed - gone;
   }
+  /* an ACK that came after the last poll was sent after it, less the way
+   * back: the round trip is part of dashcam_srt_playout_wait_us() */
+  if (ack_arrived)
+    p->alive_us = p->poll_us;
+  p->poll_us = now;
+  /* libsrt starts from a guess of 100 ms, and its estimate follows the
+   * measurements after a few acknowledgements; under loss, it sometimes
+   * takes a sample that is far too short (an ACKACK matched to another
+   * ACK) */
+  if (st.rtt_ms > 0 && now - p->connected_us > RTT_SETTLE_US
+      && st.packets_lost == p->lost
+      && (p->rtt_min_ms < 0 || st.rtt_ms < p->rtt_min_ms))
+    p->rtt_min_ms = st.rtt_ms;
+  p->lost = st.packets_lost;
   GST_LOG_OBJECT (self, "handed %" G_GUINT64_FORMAT " in flight %"
       G_GUINT64_FORMAT " (%" G_GINT64_FORMAT " ms) dropped %" G_GUINT64_FORMAT
-      " acks %" G_GUINT64_FORMAT " acked %" G_GUINT64_FORMAT, handed,
-      st.packets_in_flight, st.ms_in_flight, st.packets_dropped,
-      st.acks_received, p->acked);
+      " acks %" G_GUINT64_FORMAT " acked %" G_GUINT64_FORMAT " rtt %.1f ms "
+      "(min %.1f)", handed, st.packets_in_flight, st.ms_in_flight,
+      st.packets_dropped, st.acks_received, p->acked, st.rtt_ms,
+      p->rtt_min_ms);
 
+  note_losses (p, st.packets_lost, now);
+  check_late (self, link, acks, p, st.packets_in_flight, now);
+  dashcam_ack_tracker_acked (acks, p->acked);
   g_mutex_lock (&self->lock);
   if (st.packets_dropped > p->dropped) {
     GST_WARNING_OBJECT (self, "libsrt dropped %" G_GUINT64_FORMAT
         " live packets", st.packets_dropped - p->dropped);
     dashcam_gap_list_open (&self->gaps, self->confirmed);
     flush_queue (self);
-  } else {
-    confirmed = dashcam_ack_tracker_acked (acks, p->acked);
+    self->congested_us = now;
   }
+  played = dashcam_ack_tracker_played (acks, p->alive_us -
+      dashcam_srt_playout_wait_us (p->peer_latency_ms, st.rtt_ms));
   p->dropped = st.packets_dropped;
   self->live_stats = st;
-  if (GST_CLOCK_TIME_IS_VALID (confirmed))
-    self->confirmed = confirmed;
+  if (GST_CLOCK_TIME_IS_VALID (played))
+    self->confirmed = played;
   if (handed > 0 && st.packets_in_flight == 0
       && p->acked + st.packets_dropped >= handed)
     self->all_confirmed = TRUE;
   else if (handed > 0)
     self->all_confirmed = FALSE;
+  /* after EOS the stream is the server's once the receiver played the
+   * last packet out: a receiver that stops reading when we close (SRS
+   * does) would lose what its libsrt still holds */
+  if (self->eos && self->all_confirmed && self->chunks.length == 0
+      && !st.broken && !self->tail_played && now >= p->last_send_us +
+      dashcam_srt_playout_wait_us (p->peer_latency_ms, st.rtt_ms)) {
+    GST_DEBUG_OBJECT (self, "the receiver played the stream out");
+    self->tail_played = TRUE;
+    g_cond_broadcast (&self->cond);
+  }
   self->live_bitrate = st.send_rate_mbps * 1000000;
+  eos = self->eos;
   g_mutex_unlock (&self->lock);
 
   if (st.broken) {
     *reason = DASHCAM_SRT_LOST;
     return FALSE;
   }
-  if ((guint64) (now - p->progress_us) * GST_USECOND > self->cfg.link_timeout
-      || (guint64) st.ms_in_flight * GST_MSECOND > self->cfg.link_timeout) {
+  /* after EOS, libsrt may acknowledge the last packets late (nothing
+   * follows them): while the link holds, the wait is drain_live()'s */
+  if (!eos && ((guint64) (now - p->progress_us) * GST_USECOND >
+          self->cfg.link_timeout
+          || (guint64) st.ms_in_flight * GST_MSECOND >
+          self->cfg.link_timeout)) {
     *reason = DASHCAM_SRT_TIMEOUT;
     return FALSE;
   }
@@ -910,10 +1078,11 @@ sender_thread (gpointer data)
   DashcamAckTracker acks;
   gchar *streamid = NULL;
   gint64 backoff_us = 250 * 1000, next_stats = 0;
-  LiveProgress progress = { 0, 0, 0, 0, 0 };
+  LiveProgress progress;
   gboolean ever_up = FALSE;
 
   dashcam_ack_tracker_init (&acks);
+  live_progress_reset (&progress, NULL, self->cfg.latency);
   g_mutex_lock (&self->lock);
   while (self->running) {
     GstSrtUploadSinkChunk *chunk;
@@ -943,9 +1112,11 @@ sender_thread (gpointer data)
         continue;
       }
       backoff_us = 250 * 1000;
-      progress.handed = progress.acked = progress.dropped = progress.acks = 0;
-      progress.progress_us = g_get_monotonic_time ();
+      live_progress_reset (&progress, link, self->live_config.latency_ms);
       dashcam_ack_tracker_reset (&acks);
+      GST_DEBUG_OBJECT (self, "receiver latency %d ms",
+          progress.peer_latency_ms);
+      self->live_latency_ms = progress.peer_latency_ms;
       if (self->hold && !self->need_start) {
         /* the held first session goes out now, from its first keyframe;
          * the state is up before the lock is released so that the
@@ -971,7 +1142,9 @@ sender_thread (gpointer data)
 
     chunk = pop_ready_chunk (self);
     if (chunk == NULL
-        && g_get_monotonic_time () < next_stats + STATS_INTERVAL_US) {
+        && g_get_monotonic_time () < next_stats + STATS_INTERVAL_US
+        && (progress.check_us == 0
+            || g_get_monotonic_time () < progress.check_us)) {
       GstSrtUploadSinkChunk *head = g_queue_peek_head (&self->chunks);
       gint64 until = next_stats + STATS_INTERVAL_US;
 
@@ -979,6 +1152,8 @@ sender_thread (gpointer data)
        * enough to go; new data wakes us (see render()) */
       if (head)
         until = MIN (until, head->created_us + CHUNK_MAX_AGE_US);
+      if (progress.check_us)
+        until = MIN (until, progress.check_us);
       self->sender_waiting = TRUE;
       g_cond_wait_until (&self->cond, &self->lock, until);
       self->sender_waiting = FALSE;
@@ -991,17 +1166,33 @@ sender_thread (gpointer data)
       ok = dashcam_srt_link_send (link, chunk->data, chunk->len, &reason,
           &would_block);
       if (ok) {
+        progress.last_send_us = g_get_monotonic_time ();
         dashcam_ack_tracker_sent (&acks, ++progress.handed,
-            chunk->running_time);
+            chunk->running_time, progress.last_send_us);
+        if (progress.check_us == 0)
+          progress.check_us = progress.last_send_us +
+              late_after_us (&progress) + 1000;
       } else if (would_block) {
-        /* the link is alive but too slow for the live stream */
+        /* the send buffer stayed full: the link is alive but too slow
+         * for the live stream; what libsrt holds may come too late */
+        GST_WARNING_OBJECT (self, "live send buffer full: dropping the "
+            "queue");
         g_mutex_lock (&self->lock);
-        dashcam_gap_list_open (&self->gaps, chunk->running_time);
+        dashcam_gap_list_open (&self->gaps, self->confirmed);
         flush_queue (self);
+        self->congested_us = g_get_monotonic_time ();
         g_mutex_unlock (&self->lock);
         ok = TRUE;
       }
       g_free (chunk);
+    }
+    if (ok && progress.check_us
+        && g_get_monotonic_time () >= progress.check_us) {
+      gint64 unacked = dashcam_srt_link_get_unacked (link);
+
+      if (unacked >= 0)
+        check_late (self, link, &acks, &progress, unacked,
+            g_get_monotonic_time ());
     }
     if (ok && g_get_monotonic_time () >= next_stats) {
       ok = poll_live_stats (self, link, &acks, &progress, &reason);
@@ -1016,9 +1207,11 @@ sender_thread (gpointer data)
   }
   self->state = LINK_DOWN;
   /* after EOS the receiver still delivers the last latency's worth of
-   * acknowledged packets: do not cut it short */
-  if (link && self->eos)
-    linger_locked (self, (2 * self->cfg.latency + 200) * 1000);
+   * acknowledged packets: do not cut it short (a draining receiver gets
+   * them even when the wait for tail_played ran out) */
+  if (link && self->eos && !self->tail_played)
+    linger_locked (self, dashcam_srt_playout_wait_us
+        (progress.peer_latency_ms, self->live_stats.rtt_ms));
   g_mutex_unlock (&self->lock);
 
   dashcam_srt_link_close (link);
@@ -1030,15 +1223,20 @@ sender_thread (gpointer data)
 /* ------------------------------------------------------------------------ */
 /* The backlog thread */
 
-/* A segment whose bytes are all sent, waiting for the last
- * acknowledgements on its own connection while the next one is sent. */
+/* A segment whose bytes are all sent, waiting on its own connection for
+ * the last acknowledgements and then for the receiver to play the last
+ * packet out, while the next one is sent. */
 typedef struct
 {
   DashcamSrtLink *link;
   gchar *name;
   guint64 size;
   gint64 deadline_us;
-  gint64 close_us;              /* once done: when to close */
+  gint64 ack_deadline_us;       /* every byte acknowledged by then, or the
+                                 * receiver may skip one */
+  gint64 last_send_us;          /* when the last packet went to libsrt */
+  gint peer_latency_ms;         /* the receiver's TSBPD delay */
+  gboolean acked;               /* every byte acknowledged */
 } Draining;
 
 typedef struct
@@ -1057,6 +1255,7 @@ typedef struct
   gboolean probe;
   guint evidence;
   gboolean one_at_a_time;
+  gint64 next_due_us;           /* when the next byte is due */
 } Backlog;
 
 static gint
@@ -1137,7 +1336,7 @@ evaluate_backlog (GstSrtUploadSink * self, Backlog * bl)
 
   g_mutex_lock (&self->lock);
   gaps.gaps = g_array_copy (self->gaps.gaps);
-  confirmed = self->all_confirmed && !dashcam_gap_list_is_open (&self->gaps)
+  confirmed = self->tail_played && !dashcam_gap_list_is_open (&self->gaps)
       && self->eos ? G_MAXUINT64 - 1 : self->confirmed;
   g_mutex_unlock (&self->lock);
 
@@ -1208,6 +1407,21 @@ live_is_up (GstSrtUploadSink * self)
   return up;
 }
 
+/* The live link has room for a backlog upload: up, and no live data lost
+ * to congestion for a while. */
+static gboolean
+live_has_room (GstSrtUploadSink * self)
+{
+  gboolean room;
+
+  g_mutex_lock (&self->lock);
+  room = self->running && self->state == LINK_UP && (self->congested_us == 0
+      || g_get_monotonic_time () - self->congested_us >
+      CONGESTION_QUIET_US);
+  g_mutex_unlock (&self->lock);
+  return room;
+}
+
 static void poll_draining (GstSrtUploadSink * self, Backlog * bl,
     gboolean stopping);
 
@@ -1251,6 +1465,11 @@ send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
   gssize n;
   gboolean ok = FALSE;
 
+  /* uploads that follow each other keep one pace: the time spent between
+   * them (connecting, reading the catalog) is caught up */
+  if (bl->next_due_us > start - PACE_CATCH_UP_US && bl->next_due_us < start)
+    start = bl->next_due_us;
+
   while ((n = read (fd, buf, sizeof (buf))) > 0) {
     gboolean would_block, done;
     gint64 due, now;
@@ -1275,6 +1494,7 @@ send_file (GstSrtUploadSink * self, Backlog * bl, DashcamSrtLink * link,
     } while (!done);
     sent += n;
     due = start + (gint64) (sent * 8 * G_USEC_PER_SEC / bitrate);
+    bl->next_due_us = due;
     poll_draining (self, bl, FALSE);
     g_mutex_lock (&self->lock);
     self->upload_progress = size ? (gdouble) sent / size : 1.0;
@@ -1309,7 +1529,7 @@ is_draining (Backlog * bl, const gchar * name)
   for (i = 0; i < bl->draining->len; i++) {
     Draining *d = g_ptr_array_index (bl->draining, i);
 
-    if (!d->close_us && g_str_equal (d->name, name))
+    if (g_str_equal (d->name, name))
       return TRUE;
   }
   return FALSE;
@@ -1324,7 +1544,7 @@ upload_failed (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
   g_hash_table_add (bl->failed, g_strdup (name));
 }
 
-/* Records a segment the server acknowledged entirely. */
+/* Records a segment the receiver has played out entirely. */
 static void
 upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
     guint64 size)
@@ -1345,8 +1565,15 @@ upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
   post_backlog (self, name, "done", size, 1.0, NULL);
 }
 
-/* Finishes the uploads whose bytes libsrt has all acknowledged, with none
- * dropped; fails those that broke or took too long. Backlog thread. */
+/* Finishes the uploads that the receiver has played out entirely; fails
+ * those that broke, dropped a packet or took too long. Backlog thread.
+ *
+ * An acknowledged packet is not yet the server's: the receiver's libsrt
+ * holds it until its playout time (send time + the negotiated latency),
+ * and a server that stops reading when the connection closes (SRS does)
+ * never gets what was still held. So the connection stays open until the
+ * last packet's playout time has passed, and only then is the segment
+ * done. */
 static void
 poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
 {
@@ -1357,28 +1584,25 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
     Draining *d = g_ptr_array_index (bl->draining, i);
     DashcamSrtStats st;
 
-    if (d->close_us) {
-      /* The receiver's libsrt holds acknowledged packets until their
-       * playout time; a receiver that stops reading when we close would
-       * lose them. Linger for the latency before closing. */
-      if (stopping || now >= d->close_us)
-        g_ptr_array_remove_index (bl->draining, i);
-      else
-        i++;
-      continue;
-    }
-
     dashcam_srt_link_get_stats (d->link, &st);
     if (st.packets_dropped > 0 || st.broken) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_LOST);
       g_ptr_array_remove_index (bl->draining, i);
-    } else if (st.packets_in_flight == 0) {
-      GST_DEBUG_OBJECT (self, "%s acknowledged", d->name);
+      continue;
+    }
+    if (!d->acked && st.packets_in_flight == 0) {
+      GST_DEBUG_OBJECT (self, "%s acknowledged, played out in %"
+          G_GINT64_FORMAT " ms", d->name, (d->last_send_us +
+              dashcam_srt_playout_wait_us (d->peer_latency_ms,
+                  st.rtt_ms) - now) / 1000);
+      d->acked = TRUE;
+    }
+    if (d->acked && now >= d->last_send_us +
+        dashcam_srt_playout_wait_us (d->peer_latency_ms, st.rtt_ms)) {
       upload_done (self, bl, d->name, d->size);
-      /* the receiver plays the last packet out a latency after it came */
-      d->close_us = now + (self->backlog_config.latency_ms + 500) * 1000;
-      i++;
-    } else if (stopping || now > d->deadline_us) {
+      g_ptr_array_remove_index (bl->draining, i);
+    } else if (stopping || now > d->deadline_us
+        || (!d->acked && now > d->ack_deadline_us)) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
       g_ptr_array_remove_index (bl->draining, i);
     } else {
@@ -1492,8 +1716,15 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   d->link = g_steal_pointer (&link);
   d->name = g_strdup (name);
   d->size = size;
+  d->last_send_us = g_get_monotonic_time ();
+  d->peer_latency_ms = dashcam_srt_link_get_peer_latency (d->link);
+  if (d->peer_latency_ms < 0)
+    d->peer_latency_ms = config.latency_ms;
+  d->deadline_us = d->last_send_us + dashcam_srt_playout_wait_us
+      (d->peer_latency_ms, 0) + MAX (5 * G_USEC_PER_SEC,
+      2 * self->cfg.link_timeout / GST_USECOND);
   /* every packet acknowledged before the receiver may skip one */
-  d->deadline_us = oldest_us + backlog_stall_us (self);
+  d->ack_deadline_us = oldest_us + backlog_stall_us (self);
   g_ptr_array_add (bl->draining, d);
   ok = TRUE;
 
@@ -1528,7 +1759,7 @@ static gpointer
 uploader_thread (gpointer data)
 {
   GstSrtUploadSink *self = data;
-  Backlog bl = { NULL, NULL, NULL, NULL };
+  Backlog bl = { NULL, NULL, NULL, NULL, 0 };
   GError *err = NULL;
 
   bl.catalog = dashcam_catalog_open (self->cfg.backlog_location, &err);
@@ -1554,7 +1785,7 @@ uploader_thread (gpointer data)
     evaluate_backlog (self, &bl);
     poll_draining (self, &bl, FALSE);
     serial = (bl.one_at_a_time || bl.probe) && bl.draining->len > 0;
-    if (live_is_up (self) && !serial)
+    if (live_has_room (self) && !serial)
       next = next_upload (&bl);
     if (next)
       upload_segment (self, &bl, next);
@@ -1782,6 +2013,9 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   self->hold_rt = GST_CLOCK_TIME_NONE;
   self->confirmed = GST_CLOCK_TIME_NONE;
   self->all_confirmed = FALSE;
+  self->tail_played = FALSE;
+  self->live_latency_ms = self->live_config.latency_ms;
+  self->congested_us = 0;
   self->live_dropped_bytes = 0;
   self->n_pending = self->n_uploaded = 0;
   self->pending_bytes = self->uploaded_bytes = 0;
@@ -1834,22 +2068,26 @@ gst_srt_upload_sink_stop (GstBaseSink * sink)
   return TRUE;
 }
 
-/* At EOS: give the sender up to link-timeout (EOS_DRAIN_MAX_US at most)
- * to get the rest acknowledged, so that the last segment counts as
- * streamed live; unlock() ends the wait. Streaming thread, with the
+/* At EOS: give the sender up to link-timeout to get the rest acknowledged
+ * and the receiver the time to play it out (EOS_DRAIN_MAX_US at most), so
+ * that the last segment counts as streamed live; otherwise it is uploaded
+ * by the next run. unlock() ends the wait. Streaming thread, with the
  * preroll lock. */
 static void
 drain_live (GstSrtUploadSink * self)
 {
-  gint64 deadline = g_get_monotonic_time () +
-      (gint64) MIN (self->cfg.link_timeout / GST_USECOND, EOS_DRAIN_MAX_US);
+  gint64 deadline;
 
   g_mutex_lock (&self->lock);
+  deadline = g_get_monotonic_time () +
+      MIN ((gint64) (self->cfg.link_timeout / GST_USECOND) +
+      dashcam_srt_playout_wait_us (self->live_latency_ms,
+          self->live_stats.rtt_ms), EOS_DRAIN_MAX_US);
   self->eos = TRUE;
   self->all_confirmed = FALSE;
   g_cond_broadcast (&self->cond);
   while (self->running && !self->unlocked && self->state == LINK_UP
-      && (self->chunks.length > 0 || !self->all_confirmed)
+      && !self->tail_played
       && g_get_monotonic_time () < deadline)
     g_cond_wait_until (&self->cond, &self->lock,
         g_get_monotonic_time () + 20 * 1000);
@@ -1871,6 +2109,8 @@ flush_stop (GstSrtUploadSink * self)
     dashcam_gap_list_open (&self->gaps, head->running_time);
   flush_queue (self);
   self->eos = FALSE;
+  self->all_confirmed = FALSE;
+  self->tail_played = FALSE;
   dashcam_segmenter_init (&self->segmenter, &segmenter_funcs, self);
   self->render_rt = GST_CLOCK_TIME_NONE;
   g_mutex_unlock (&self->lock);

@@ -106,8 +106,16 @@ struct _GstSrtUploadSink
   DashcamSrtReason reported_reason;
   gchar *live_streamid;
   DashcamGapList gaps;
+  /* running time up to which the live receiver surely played the stream
+   * out (acknowledged is not enough: see dashcambacklog.c) */
   GstClockTime confirmed;
   gboolean all_confirmed;
+  /* after EOS: everything acknowledged and the receiver's latency passed
+   * since the last packet, the link still up */
+  gboolean tail_played;
+  gint live_latency_ms;         /* the live receiver's TSBPD delay */
+  /* when the live link last lost data to congestion (monotonic us) */
+  gint64 congested_us;
   DashcamSrtStats live_stats;
   guint64 live_dropped_bytes;
   guint n_pending;

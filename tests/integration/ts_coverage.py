@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Which recorded segments does the server have, and how?
 
-usage: ts_coverage.py REC_DIR SERVER_DIR [--device car42]
+usage: ts_coverage.py REC_DIR SERVER_DIR [--device car42] [--prefer-live]
 
 For every segment in REC_DIR (a looprecsink directory) prints one line:
   NAME backlog     the server has a byte-identical copy uploaded as NAME
@@ -11,7 +11,10 @@ For every segment in REC_DIR (a looprecsink directory) prints one line:
   NAME missing     the server does not have it
 and exits 1 if any segment is partial or missing. A backlog copy that
 differs from the segment, or a second copy (NAME.1.ts), is reported as
-"duplicate" or "corrupt" and also fails.
+"duplicate" or "corrupt" and also fails. With --prefer-live, a segment
+that is inside a live recording is "live" even when it was also uploaded
+(a backlog upload after a congestion gap that live had not lost after
+all).
 """
 import os
 import sys
@@ -39,7 +42,10 @@ def main():
         identical = [c for c in copies
                      if open(os.path.join(sdir, c), "rb").read() == data]
         state = None
-        if len(identical) > 1:
+        body = data[PSI:] if len(data) > PSI else data
+        if "--prefer-live" in sys.argv and any(body in live for live in lives):
+            state = "live"
+        elif len(identical) > 1:
             state = "duplicate"
         elif identical:
             state = "backlog"
