@@ -37,12 +37,6 @@ export PATH=$bin:$PATH
 export ASAN_OPTIONS=log_path=$logs/asan:fast_unwind_on_malloc=0:malloc_context_size=12
 export LSAN_OPTIONS=suppressions=$DASHCAM_TOP/tests/sanitize/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-# Not a sanitizer report: under the sanitizers the first frames are
-# captured later, the encoder's running time leads looprecsink's clock by
-# more than a frame, and looprecsink never takes the encoder's answer to
-# its keyframe requests (segments 2.06-2.1 s, not 2 s +- 1 frame). A
-# looprecsink timing defect, reported; the case runs in the normal pass.
-export GST_CHECKS_IGNORE=test_keyframe_requests
 
 rc=0
 meson test -C "$DASHCAM_BUILD" --print-errorlogs --no-rebuild \

@@ -993,24 +993,45 @@ maybe_request_keyframe (GstLoopRecSink * self)
 /* A downstream force-key-unit event: the encoder forced a keyframe, which
  * comes next. Its running time is the encoder's, and ours (derived from
  * the muxer's timestamps, which count from the muxer's start rather than
- * the first frame's capture) can be behind it by up to a frame or more: the
- * keyframe asked for at the target can then land a frame early on our
- * clock. When it is the one asked for, the segment ends there, and the
- * difference of the two clocks is learnt at the split so that the next
- * request lands on the target. */
+ * the first frame's capture) can be behind it by a frame or, when the
+ * first capture was late (a loaded machine, sanitizers), by several: the
+ * keyframe asked for at the target then lands that much early on our
+ * clock. The event is serialized: every frame before the keyframe is here
+ * already (seen with mpegtsmux, which pushes it right before the
+ * keyframe), so the keyframe starts where the segment ends now, and every
+ * such event, asked for or not, tells the difference of the two clocks.
+ * When it is the one asked for, the segment ends there; when it landed
+ * early, it is asked for again, once, at the corrected running time
+ * rather than left to the overrun a frame or more after the target. The
+ * difference is measured again at the split, on the keyframe itself. */
 static void
 note_key_unit (GstLoopRecSink * self, GstEvent * event)
 {
-  GstClockTime rt = GST_CLOCK_TIME_NONE;
+  GstClockTime rt = GST_CLOCK_TIME_NONE, ours;
   guint64 duration, early;
 
   if (!gst_video_event_parse_downstream_force_key_unit (event, NULL, NULL,
           &rt, NULL, NULL) || !GST_CLOCK_TIME_IS_VALID (rt))
     return;
   g_rec_mutex_lock (&self->state_lock);
-  if (self->segment.name && GST_CLOCK_TIME_IS_VALID (self->keyframe_asked_rt)
+  duration = dashcam_segmenter_current_duration (&self->segmenter);
+  if (self->segment.name == NULL || duration == 0)
+    goto done;
+
+  ours = dashcam_segmenter_pts_to_running_time (&self->segmenter,
+      self->segmenter.start.pts + duration);
+  if (GST_CLOCK_TIME_IS_VALID (ours) && ours > 0) {
+    gint64 skew = (gint64) rt - (gint64) ours;
+
+    GST_DEBUG_OBJECT (self, "a keyframe comes at %" GST_TIME_FORMAT
+        " upstream, %" GST_TIME_FORMAT " here, after %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (rt), GST_TIME_ARGS (ours), GST_TIME_ARGS (duration));
+    if (ABS (skew) < GST_SECOND)
+      self->keyframe_rt_skew = skew;
+  }
+
+  if (GST_CLOCK_TIME_IS_VALID (self->keyframe_asked_rt)
       && rt >= self->keyframe_asked_rt) {
-    duration = dashcam_segmenter_current_duration (&self->segmenter);
     early = self->segmenter.frame_duration + DASHCAM_SPLIT_TOLERANCE;
     /* never more than a frame short of the target */
     if (duration + early >= self->keyframe_asked_duration) {
@@ -1020,9 +1041,18 @@ note_key_unit (GstLoopRecSink * self, GstEvent * event)
       dashcam_segmenter_request_split (&self->segmenter);
       self->keyframe_answered = TRUE;
       self->keyframe_answer_rt = rt;
+    } else if (!self->keyframe_reasked) {
+      GST_DEBUG_OBJECT (self, "the keyframe asked for comes after %"
+          GST_TIME_FORMAT " of %" GST_TIME_FORMAT ": asking again",
+          GST_TIME_ARGS (duration),
+          GST_TIME_ARGS (self->keyframe_asked_duration));
+      self->keyframe_target = self->keyframe_asked_duration;
+      self->keyframe_request_due = 0;
+      self->keyframe_reasked = TRUE;
     }
     self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
   }
+done:
   g_rec_mutex_unlock (&self->state_lock);
 }
 
@@ -1162,6 +1192,7 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
   }
   self->keyframe_answered = FALSE;
   self->keyframe_answer_rt = GST_CLOCK_TIME_NONE;
+  self->keyframe_reasked = FALSE;
 
   if (self->segment.name)
     close_segment (self, point->pts - self->segmenter.start.pts, "split");
@@ -1528,6 +1559,7 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
   self->keyframe_answered = FALSE;
   self->keyframe_answer_rt = GST_CLOCK_TIME_NONE;
+  self->keyframe_reasked = FALSE;
   self->keyframe_rt_skew = 0;
   self->dropped_bytes = 0;
   self->retention_stuck = FALSE;

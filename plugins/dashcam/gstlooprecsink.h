@@ -83,6 +83,7 @@ struct _GstLoopRecSink
   GstClockTime keyframe_asked_rt; /* upstream running time asked for */
   gboolean keyframe_answered;   /* upstream announced it: split there */
   GstClockTime keyframe_answer_rt; /* its running time upstream */
+  gboolean keyframe_reasked;    /* asked again, the answer came early */
   gint64 keyframe_rt_skew;      /* upstream running time - ours */
   guint segments_opened;
 
