@@ -844,9 +844,11 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
       warn_catalog (self, err);
     self->torn = FALSE;
   }
-  /* the offset to running time is known better now than at the start */
-  seg->running_time = dashcam_segmenter_pts_to_running_time (&self->segmenter,
-      self->segmenter.start.pts);
+  /* the offset to running time is known better now than at the start,
+   * unless the timestamps jumped since: it is another recording's */
+  if (!self->segmenter.discont && self->segmenter.have_rt_offset)
+    seg->running_time = dashcam_segmenter_pts_to_running_time
+        (&self->segmenter, self->segmenter.start.pts);
 
   if (seg->size <= 2 * DASHCAM_TS_PACKET_SIZE) {
     /* nothing but PAT and PMT: not a segment */
@@ -909,7 +911,8 @@ maybe_request_keyframe (GstLoopRecSink * self)
     /* on the encoder's clock, which can run ahead of ours (see
      * note_key_unit()) */
     gint64 rt = (gint64) (start + self->keyframe_target -
-        DASHCAM_SPLIT_TOLERANCE) + self->keyframe_rt_skew;
+        DASHCAM_SPLIT_TOLERANCE) + self->keyframe_rt_skew -
+        (gint64) self->segmenter.rt_base;
 
     self->keyframe_asked_rt = MAX (rt, 0);
     self->keyframe_asked_duration = self->keyframe_target;
@@ -1083,8 +1086,8 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
   self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
   if (self->keyframe_answered && GST_CLOCK_TIME_IS_VALID (point->running_time)
       && GST_CLOCK_TIME_IS_VALID (self->keyframe_answer_rt)) {
-    gint64 skew = (gint64) self->keyframe_answer_rt -
-        (gint64) point->running_time;
+    gint64 skew = (gint64) (self->keyframe_answer_rt +
+        self->segmenter.rt_base) - (gint64) point->running_time;
 
     if (ABS (skew) < GST_SECOND)
       self->keyframe_rt_skew = skew;
@@ -1095,7 +1098,8 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
   self->keyframe_answer_rt = GST_CLOCK_TIME_NONE;
 
   if (self->segment.name)
-    close_segment (self, point->pts - self->segmenter.start.pts, "split");
+    close_segment (self, dashcam_segmenter_ending_duration (&self->segmenter,
+            point), "split");
 
   GST_OBJECT_LOCK (self);
   max_time = self->settings.max_size_time;
@@ -1622,12 +1626,13 @@ gst_loop_rec_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   }
 
   g_rec_mutex_lock (&self->state_lock);
-  if (GST_CLOCK_TIME_IS_VALID (rt))
-    self->last_running_time = rt;
   self->render_buffer = gst_buffer_ref (buffer);
   self->render_map = map;
   self->render_held = FALSE;
   dashcam_segmenter_push (&self->segmenter, map.data, map.size, rt);
+  /* on the segments' axis, which goes on when upstream's went back */
+  if (GST_CLOCK_TIME_IS_VALID (rt))
+    self->last_running_time = rt + self->segmenter.rt_base;
   if (!GST_CLOCK_TIME_IS_VALID (rt) && self->segmenter.have_max_pts)
     self->last_running_time = dashcam_segmenter_pts_to_running_time
         (&self->segmenter, self->segmenter.max_pts);
