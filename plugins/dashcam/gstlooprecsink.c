@@ -53,10 +53,10 @@
  * * `reason` (string): why the message was posted (see below)
  *
  * * `looprecsink-segment-opened`: reason `start`, `max-size-time`,
- *   `max-size-bytes`, `split-now` or `disk-full` (first segment after the
- *   disk was full)
- * * `looprecsink-segment-closed`: reason `split`, `eos`, `stop` or
- *   `disk-full`
+ *   `max-size-bytes`, `split-now`, `disk-full` (first segment after the
+ *   disk was full) or `flush` (first segment after a flushing seek)
+ * * `looprecsink-segment-closed`: reason `split`, `eos`, `stop`,
+ *   `disk-full` or `flush`
  * * `looprecsink-segment-deleted`: reason `max-files`, `max-total-bytes`,
  *   `min-free-bytes`, `disk-full` or `empty`. `uploaded` FALSE means the
  *   server never got this video.
@@ -1062,7 +1062,7 @@ split_reason (GstLoopRecSink * self, gboolean requested)
   if (self->dropping)
     return "disk-full";
   if (self->segment.name == NULL)
-    return "start";
+    return self->flushed ? "flush" : "start";
   if (requested && !self->keyframe_answered)
     return "split-now";
   if (self->segmenter.max_bytes
@@ -1145,6 +1145,7 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
             &err))
       warn_catalog (self, err);
   }
+  self->flushed = FALSE;
   post_segment_message (self, "opened", &self->segment, reason, NULL);
   if (self->segment.locked)
     post_segment_message (self, "locked", &self->segment, "lock", NULL);
@@ -1433,6 +1434,7 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   self->pre_start_bytes = 0;
   self->dropping = FALSE;
   self->torn = FALSE;
+  self->flushed = FALSE;
   self->segments_opened = 0;
   self->keyframe_target = 0;
   self->keyframe_overrun = 0;
@@ -1513,12 +1515,41 @@ gst_loop_rec_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   return TRUE;
 }
 
+/* After a flush (a seek): what was received before it completes the open
+ * segment, and the data of the new position starts a new one at its first
+ * keyframe, with nothing of the old carried over (a partial packet, tables
+ * held back, keyframe requests). Called with state_lock. */
+static void
+flush_recording (GstLoopRecSink * self)
+{
+  /* the flush can cut a frame: end the segment at its last whole one */
+  if (self->fd >= 0)
+    self->torn = TRUE;
+  if (self->segment.name)
+    close_segment (self, dashcam_segmenter_current_duration (&self->segmenter),
+        "flush");
+  dashcam_segmenter_flush (&self->segmenter);
+  self->flushed = TRUE;
+  self->bytes_keyframe_requested = FALSE;
+  self->keyframe_target = 0;
+  self->keyframe_overrun = 0;
+  self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
+  self->keyframe_answered = FALSE;
+  self->keyframe_answer_rt = GST_CLOCK_TIME_NONE;
+}
+
 static gboolean
 gst_loop_rec_sink_event (GstBaseSink * sink, GstEvent * event)
 {
   GstLoopRecSink *self = GST_LOOP_REC_SINK (sink);
 
   switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+      g_rec_mutex_lock (&self->state_lock);
+      if (self->catalog)
+        flush_recording (self);
+      g_rec_mutex_unlock (&self->state_lock);
+      break;
     case GST_EVENT_EOS:
       g_rec_mutex_lock (&self->state_lock);
       dashcam_segmenter_finish (&self->segmenter);

@@ -13,11 +13,13 @@
 
 #include <string.h>
 #include <glib/gstdio.h>
+#include <gst/check/gstharness.h>
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 
 #include "dashcamcatalog.h"
 #include "dashcambacklog.h"
+#include "dashcamts.h"
 
 #define SECOND_NS G_GUINT64_CONSTANT (1000000000)
 #define MSECOND_NS G_GUINT64_CONSTANT (1000000)
@@ -314,6 +316,271 @@ out:
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Flushes */
+
+#define PKT DASHCAM_TS_PACKET_SIZE
+
+/* The packet index of every keyframe (random-access point) in @data. */
+static GArray *
+key_packets (const guint8 * data, gsize len)
+{
+  GArray *keys = g_array_new (FALSE, FALSE, sizeof (guint));
+  DashcamTsParser parser;
+  guint i;
+
+  dashcam_ts_parser_init (&parser);
+  for (i = 0; (i + 1) * PKT <= len; i++) {
+    DashcamTsPacketInfo info;
+
+    dashcam_ts_parser_parse (&parser, data + i * PKT, &info);
+    if (info.is_primary && info.random_access)
+      g_array_append_val (keys, i);
+  }
+  return keys;
+}
+
+/* looprecsink in a harness; its messages go to @bus. */
+static GstHarness *
+harness_new (const gchar * dir, GstBus ** bus)
+{
+  GstElement *sink = gst_element_factory_make ("looprecsink", NULL);
+  GstHarness *h;
+
+  /* the harness wants a synchronous state change */
+  g_object_set (sink, "location", dir, "max-size-time", 60 * SECOND_NS,
+      "async", FALSE, NULL);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (sink, *bus);
+  h = gst_harness_new_with_element (sink, "sink", NULL);
+  gst_object_unref (sink);
+  gst_harness_set_src_caps_str (h,
+      "video/mpegts,systemstream=true,packetsize=188");
+  return h;
+}
+
+/* Pushes @len bytes in 4000-byte buffers without timestamps, as filesrc
+ * reads them. */
+static void
+push_bytes (GstHarness * h, const guint8 * data, gsize len)
+{
+  gsize pos;
+
+  for (pos = 0; pos < len; pos += 4000) {
+    gsize n = MIN (4000, len - pos);
+
+    fail_unless_equals_int (gst_harness_push (h,
+            gst_buffer_new_memdup (data + pos, n)), GST_FLOW_OK);
+  }
+}
+
+static void
+push_flush (GstHarness * h)
+{
+  GstSegment segment;
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+}
+
+/* Every element message posted on @bus so far. */
+static GPtrArray *
+pop_messages (GstBus * bus)
+{
+  GPtrArray *found = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      gst_structure_free);
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT))) {
+    if (gst_message_get_structure (msg))
+      g_ptr_array_add (found,
+          gst_structure_copy (gst_message_get_structure (msg)));
+    gst_message_unref (msg);
+  }
+  return found;
+}
+
+/* The @nth message named @name in @msgs. */
+static const GstStructure *
+nth_message (GPtrArray * msgs, const gchar * name, guint nth)
+{
+  guint i;
+
+  for (i = 0; i < msgs->len; i++) {
+    const GstStructure *s = g_ptr_array_index (msgs, i);
+
+    if (gst_structure_has_name (s, name) && nth-- == 0)
+      return s;
+  }
+  fail ("no message %s #%u", name, nth);
+  return NULL;
+}
+
+static guint
+count_messages (GPtrArray * msgs, const gchar * name)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < msgs->len; i++)
+    n += gst_structure_has_name (g_ptr_array_index (msgs, i), name);
+  return n;
+}
+
+static gchar *
+read_segment (const GstStructure * s, gsize * len)
+{
+  gchar *data;
+
+  fail_unless (g_file_get_contents (gst_structure_get_string (s, "location"),
+          &data, len, NULL));
+  return data;
+}
+
+/* A flushing seek while a segment is being written, in the middle of a
+ * frame and of a packet: the segment ends with its last whole frame, and
+ * the new position starts a new segment at its first keyframe, holding
+ * the input from there byte for byte (before: the data went on into the
+ * old segment, behind a packet made of the old partial one and new
+ * bytes). */
+GST_START_TEST (test_flushing_seek)
+{
+  gchar *src = dc_make_tmpdir (), *dir = dc_make_tmpdir ();
+  gchar *path, *data, *seg;
+  gsize len, seg_len, cut, resume, key, start;
+  const GstStructure *s;
+  GPtrArray *msgs;
+  GArray *keys;
+  GstHarness *h;
+  GstBus *bus;
+
+  if (!have_encoder ())
+    goto out;
+  path = dc_make_ts (src, "a.ts", 300, 15, "bframes=0");
+  fail_unless (g_file_get_contents (path, &data, &len, NULL));
+  keys = key_packets ((guint8 *) data, len);
+  fail_unless_equals_int (keys->len, 20);
+  cut = g_array_index (keys, guint, 6) * PKT + 1000 + 57;
+  key = g_array_index (keys, guint, 10);
+  resume = (key - 2) * PKT;
+
+  h = harness_new (dir, &bus);
+  push_bytes (h, (guint8 *) data, cut);
+  push_flush (h);
+  push_bytes (h, (guint8 *) data + resume, len - resume);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  msgs = pop_messages (bus);
+
+  fail_unless_equals_int (count_messages (msgs, "looprecsink-segment-closed"),
+      2);
+  fail_unless_equals_string (gst_structure_get_string (nth_message (msgs,
+              "looprecsink-segment-closed", 0), "reason"), "flush");
+  fail_unless_equals_string (gst_structure_get_string (nth_message (msgs,
+              "looprecsink-segment-opened", 1), "reason"), "flush");
+
+  /* the first: the input from its start up to a frame before the cut */
+  s = nth_message (msgs, "looprecsink-segment-closed", 0);
+  seg = read_segment (s, &seg_len);
+  start = g_array_index (keys, guint, 0) * PKT - 2 * PKT;
+  fail_unless (seg_len % PKT == 0);
+  fail_unless (seg_len > g_array_index (keys, guint, 6) * PKT - start);
+  fail_unless (seg_len <= cut - start);
+  fail_unless (memcmp (seg + 2 * PKT, data + start + 2 * PKT,
+          seg_len - 2 * PKT) == 0);
+  assert_segment_plays (gst_structure_get_string (s, "location"));
+  fail_unless (dc_ffprobe_video_frames (gst_structure_get_string (s,
+              "location")) >= 90);
+  g_free (seg);
+
+  /* the second: PAT, PMT, then the input from the keyframe on */
+  s = nth_message (msgs, "looprecsink-segment-closed", 1);
+  fail_unless_equals_string (gst_structure_get_string (s, "reason"), "eos");
+  seg = read_segment (s, &seg_len);
+  fail_unless_equals_int (seg_len, 2 * PKT + len - key * PKT);
+  fail_unless (memcmp (seg + 2 * PKT, data + key * PKT, len - key * PKT) == 0);
+  assert_segment_plays (gst_structure_get_string (s, "location"));
+  fail_unless_equals_int (dc_ffprobe_video_frames (gst_structure_get_string
+          (s, "location")), 300 - 10 * 15);
+  /* running time went on from the frames before the flush (3 s) */
+  fail_unless (field_u64 (s, "running-time") >= 3 * SECOND_NS
+      && field_u64 (s, "running-time") < 3 * SECOND_NS + 100 * MSECOND_NS);
+  g_free (seg);
+
+  g_ptr_array_unref (msgs);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_array_unref (keys);
+  g_free (data);
+  g_free (path);
+out:
+  dc_rm_rf (src);
+  dc_rm_rf (dir);
+  g_free (src);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* EOS, then a flushing seek back to the start (a player looping a
+ * recording): the second pass is recorded whole in a new segment (before:
+ * it was dropped until max-size-time had passed since the first pass's
+ * start, here all of it). */
+GST_START_TEST (test_flush_after_eos)
+{
+  gchar *src = dc_make_tmpdir (), *dir = dc_make_tmpdir ();
+  gchar *path, *data, *seg0, *seg1;
+  gsize len, len0, len1;
+  GPtrArray *msgs;
+  GstHarness *h;
+  GstBus *bus;
+
+  if (!have_encoder ())
+    goto out;
+  path = dc_make_ts (src, "a.ts", 150, 15, "bframes=0");
+  fail_unless (g_file_get_contents (path, &data, &len, NULL));
+
+  h = harness_new (dir, &bus);
+  push_bytes (h, (guint8 *) data, len);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  push_flush (h);
+  push_bytes (h, (guint8 *) data, len);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  msgs = pop_messages (bus);
+
+  fail_unless_equals_int (count_messages (msgs, "looprecsink-segment-closed"),
+      2);
+  fail_unless_equals_string (gst_structure_get_string (nth_message (msgs,
+              "looprecsink-segment-opened", 1), "reason"), "flush");
+  seg0 = read_segment (nth_message (msgs, "looprecsink-segment-closed", 0),
+      &len0);
+  seg1 = read_segment (nth_message (msgs, "looprecsink-segment-closed", 1),
+      &len1);
+  fail_unless_equals_int (len1, len0);
+  fail_unless (memcmp (seg0 + 2 * PKT, seg1 + 2 * PKT, len0 - 2 * PKT) == 0);
+  fail_unless_equals_int (dc_ffprobe_video_frames (gst_structure_get_string
+          (nth_message (msgs, "looprecsink-segment-closed", 1), "location")),
+      150);
+  /* and after the first pass in running time */
+  fail_unless (field_u64 (nth_message (msgs, "looprecsink-segment-closed", 1),
+          "running-time") + MSECOND_NS >= 5 * SECOND_NS);
+
+  g_free (seg0);
+  g_free (seg1);
+  g_ptr_array_unref (msgs);
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  g_free (data);
+  g_free (path);
+out:
+  dc_rm_rf (src);
+  dc_rm_rf (dir);
+  g_free (src);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 looprecsink_robust_suite (void)
 {
@@ -324,6 +591,8 @@ looprecsink_robust_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_concatenated_recordings);
   tcase_add_test (tc, test_encoder_restart_live);
+  tcase_add_test (tc, test_flushing_seek);
+  tcase_add_test (tc, test_flush_after_eos);
   return s;
 }
 
