@@ -748,12 +748,14 @@ start_dropping (GstLoopRecSink * self, gsize pending)
   GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT,
       ("Disk full in \"%s\" and every segment left is locked: dropping "
           "video until space is available.", self->location), (NULL));
-  if (whole != self->file_size && ftruncate (self->fd, whole) == 0)
-    self->file_size = whole;
   self->dropped_bytes += pending;
   self->dropping = TRUE;
-  /* the last frame is incomplete: cut it as a power cut would be */
-  self->torn = TRUE;
+  if (self->fd >= 0) {
+    if (whole != self->file_size && ftruncate (self->fd, whole) == 0)
+      self->file_size = whole;
+    /* the last frame is incomplete: cut it as a power cut would be */
+    self->torn = TRUE;
+  }
   close_segment (self, dashcam_segmenter_current_duration (&self->segmenter),
       "disk-full");
   dashcam_segmenter_request_split (&self->segmenter);
@@ -975,6 +977,17 @@ target_duration (guint64 max_size_time, gboolean align, gint64 wall_us)
   return next - wall_ns;
 }
 
+/* Forgets the name that could not be created, and its catalog record
+ * unless @reason is NULL (it was not written). */
+static void
+abandon_segment (GstLoopRecSink * self, const gchar * reason)
+{
+  if (reason && self->segment.name)
+    dashcam_catalog_remove (self->catalog, self->segment.name, reason, NULL);
+  g_clear_pointer (&self->segment.name, g_free);
+  g_clear_pointer (&self->part_path, g_free);
+}
+
 /* Creates the file of a new segment starting at @point. */
 static gboolean
 open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
@@ -982,6 +995,8 @@ open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
 {
   DashcamSegment *seg = &self->segment;
   GError *err = NULL;
+  gboolean freed = FALSE;
+  gint open_errno = EEXIST;
   guint attempts;
 
   memset (seg, 0, sizeof (*seg));
@@ -1008,12 +1023,18 @@ open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
         0644);
     if (self->fd >= 0)
       break;
-    if (errno != EEXIST)
+    open_errno = errno;
+    if (errno == EEXIST) {
+      /* a foreign file has this name: leave it, take the next index */
+      abandon_segment (self, "name-taken");
+    } else if ((errno == ENOSPC || errno == EDQUOT) && !freed
+        && apply_retention (self, TRUE)) {
+      /* out of inodes or space: try once more after deleting */
+      freed = TRUE;
+      abandon_segment (self, "disk-full");
+    } else {
       goto open_failed;
-    /* a foreign file has this name: leave it, take the next index */
-    dashcam_catalog_remove (self->catalog, seg->name, "name-taken", NULL);
-    g_clear_pointer (&seg->name, g_free);
-    g_clear_pointer (&self->part_path, g_free);
+    }
   }
   if (self->fd < 0)
     goto open_failed;
@@ -1030,6 +1051,9 @@ bad_name:
         ("Invalid filename-format \"%s\".", self->filename_format),
         ("%s", err->message));
     g_clear_error (&err);
+    abandon_segment (self, NULL);
+    g_clear_pointer (&seg->run_id, g_free);
+    self->flow = GST_FLOW_ERROR;
     return FALSE;
   }
 catalog_failed:
@@ -1038,20 +1062,26 @@ catalog_failed:
         ("Could not write the catalog in \"%s\".", self->location),
         ("%s", err->message));
     g_clear_error (&err);
+    abandon_segment (self, NULL);
+    g_clear_pointer (&seg->run_id, g_free);
+    self->flow = GST_FLOW_ERROR;
     return FALSE;
   }
 open_failed:
   {
-    gint e = errno;
+    gint e = open_errno;
+    gboolean full = e == ENOSPC || e == EDQUOT;
 
-    if (e == ENOSPC || e == EDQUOT) {
-      dashcam_catalog_remove (self->catalog, seg->name, "disk-full", NULL);
-      g_clear_pointer (&self->part_path, g_free);
-      return FALSE;
+    /* disk full: the caller drops data until a segment can be opened */
+    if (!full) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not open file \"%s\" for writing.",
+              self->part_path ? self->part_path : self->location),
+          ("%s", g_strerror (e)));
+      self->flow = GST_FLOW_ERROR;
     }
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Could not open file \"%s\" for writing.", self->part_path),
-        ("%s", g_strerror (e)));
+    abandon_segment (self, full ? "disk-full" : "open-failed");
+    g_clear_pointer (&seg->run_id, g_free);
     return FALSE;
   }
 }

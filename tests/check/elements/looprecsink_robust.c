@@ -11,7 +11,9 @@
 
 #include "dashcamtestutil.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstharness.h>
 #include <gst/app/gstappsink.h>
@@ -581,6 +583,183 @@ out:
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------------ */
+/* Segments that cannot be opened */
+
+#define ENCODE_CHAIN \
+  "videotestsrc num-buffers=%u pattern=ball ! " \
+  "video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! " \
+  "x264enc key-int-max=15 speed-preset=ultrafast ! h264parse ! mpegtsmux ! "
+
+/* A tmpfs on @dir with room for @files files of ours (plus the root,
+ * .dashcam, its journal and lock file), plenty of bytes. */
+static gboolean
+mount_few_inodes (const gchar * dir, guint files)
+{
+  gchar *opts = g_strdup_printf ("size=64m,nr_inodes=%u", 4 + files);
+  gboolean ok = mount ("tmpfs", dir, "tmpfs", 0, opts) == 0;
+
+  if (!ok)
+    g_printerr ("SKIP: cannot mount a tmpfs on %s: %s\n", dir,
+        g_strerror (errno));
+  g_free (opts);
+  return ok;
+}
+
+static guint
+count_reason (DcRunResult * r, const gchar * name, const gchar * reason)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < dc_count_messages (r, name); i++)
+    n += g_strcmp0 (gst_structure_get_string (dc_find_message (r, name, i),
+            "reason"), reason) == 0;
+  return n;
+}
+
+/* Out of inodes (plenty of bytes): a new segment cannot be created.
+ * Retention deletes the oldest and the segment opens (before: video was
+ * dropped until the end, with a warning that everything was locked). */
+GST_START_TEST (test_open_fails_no_inodes)
+{
+  gchar *dir = dc_make_tmpdir (), *desc;
+  DcRunResult *r;
+  GPtrArray *segs;
+  guint i;
+
+  if (!have_encoder () || !mount_few_inodes (dir, 3))
+    goto out;
+  desc = g_strdup_printf (ENCODE_CHAIN "looprecsink location=%s "
+      "max-size-time=1000000000", 300, dir);
+  r = dc_run_launch (desc, 120);
+  assert_clean_run (r);
+  fail_if (dc_warnings_contain (r, "Disk full"));
+  /* 10 s of video: 10 segments, every one complete */
+  fail_unless_equals_int (dc_count_messages (r, "looprecsink-segment-closed"),
+      10);
+  fail_unless_equals_int (count_reason (r, "looprecsink-segment-closed",
+          "split"), 9);
+  fail_unless (count_reason (r, "looprecsink-segment-deleted",
+          "disk-full") >= 7);
+  segs = dc_list_files (dir, ".ts");
+  fail_unless (segs->len >= 2);
+  for (i = 0; i < segs->len; i++) {
+    assert_segment_plays (g_ptr_array_index (segs, i));
+    fail_unless_equals_int (dc_ffprobe_video_frames (g_ptr_array_index (segs,
+                i)), 30);
+  }
+  g_ptr_array_unref (segs);
+  dc_run_result_free (r);
+  g_free (desc);
+  umount2 (dir, MNT_DETACH);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+typedef struct
+{
+  GstElement *sink;
+  gchar *spare[2];              /* foreign files to delete, one a warning */
+  guint freed;
+} FullCtx;
+
+/* Locks everything at the first segment; frees an inode at each "disk
+ * full" warning. Streaming thread. */
+static GstBusSyncReply
+lock_then_free (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  FullCtx *ctx = data;
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT && s
+      && gst_structure_has_name (s, "looprecsink-segment-opened")
+      && g_strcmp0 (gst_structure_get_string (s, "reason"), "start") == 0) {
+    g_signal_emit_by_name (ctx->sink, "lock", (guint64) 0,
+        (guint64) 3600 * SECOND_NS);
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING
+      && ctx->freed < G_N_ELEMENTS (ctx->spare)) {
+    GError *err = NULL;
+
+    gst_message_parse_warning (msg, &err, NULL);
+    if (strstr (err->message, "Disk full"))
+      g_unlink (ctx->spare[ctx->freed++]);
+    g_error_free (err);
+  }
+  return GST_BUS_PASS;
+}
+
+/* Out of inodes and everything locked: the next segment cannot be opened,
+ * video is dropped with a warning. When an inode is free again, the
+ * segment that opens is whole when it closes (before: it was taken for
+ * torn and cut like a power cut's leftover, losing its last frame). */
+GST_START_TEST (test_open_fails_next_not_torn)
+{
+  gchar *dir = dc_make_tmpdir (), *desc;
+  FullCtx ctx = { NULL, {NULL, NULL}, 0 };
+  GstElement *pipeline;
+  DcRunResult *r;
+  GstBus *bus;
+  guint i, n;
+
+  if (!have_encoder () || !mount_few_inodes (dir, 4))
+    goto out;
+  for (i = 0; i < G_N_ELEMENTS (ctx.spare); i++) {
+    ctx.spare[i] = g_strdup_printf ("%s/spare%u", dir, i);
+    fail_unless (g_file_set_contents (ctx.spare[i], "x", 1, NULL));
+  }
+  /* lossless noise: frames over 64 KB, whose PES have no length, so that
+   * a segment taken for torn loses its last frame */
+  desc = g_strdup_printf ("videotestsrc num-buffers=300 pattern=snow ! "
+      "video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! "
+      "x264enc key-int-max=15 speed-preset=ultrafast pass=quant quantizer=0 ! "
+      "h264parse ! mpegtsmux ! looprecsink name=rec location=%s "
+      "max-size-time=1000000000", dir);
+  pipeline = gst_parse_launch (desc, NULL);
+  ctx.sink = gst_bin_get_by_name (GST_BIN (pipeline), "rec");
+  bus = gst_element_get_bus (pipeline);
+  gst_bus_set_sync_handler (bus, lock_then_free, &ctx, NULL);
+  r = dc_run_pipeline (pipeline, 120);
+  assert_clean_run (r);
+
+  fail_unless (dc_warnings_contain (r, "Disk full"));
+  fail_unless_equals_int (ctx.freed, 2);
+  /* two segments, then one after each freed inode */
+  fail_unless_equals_int (count_reason (r, "looprecsink-segment-opened",
+          "disk-full"), 2);
+  n = dc_count_messages (r, "looprecsink-segment-closed");
+  fail_unless_equals_int (n, 4);
+  for (i = 0; i < n; i++) {
+    GstStructure *s = dc_find_message (r, "looprecsink-segment-closed", i);
+    const gchar *path = gst_structure_get_string (s, "location");
+
+    fail_unless_equals_string (gst_structure_get_string (s, "reason"),
+        "split");
+    assert_segment_plays (path);
+    fail_unless_equals_int (dc_ffprobe_video_frames (path), 30);
+    fail_unless_equals_uint64 (field_u64 (s, "size"), dc_file_size (path));
+    fail_unless (field_u64 (s, "duration") >= SECOND_NS - MSECOND_NS);
+  }
+  fail_unless_equals_int (dc_list_files (dir, ".part")->len, 0);
+
+  dc_run_result_free (r);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (ctx.sink);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  for (i = 0; i < G_N_ELEMENTS (ctx.spare); i++)
+    g_free (ctx.spare[i]);
+  umount2 (dir, MNT_DETACH);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 looprecsink_robust_suite (void)
 {
@@ -593,6 +772,8 @@ looprecsink_robust_suite (void)
   tcase_add_test (tc, test_encoder_restart_live);
   tcase_add_test (tc, test_flushing_seek);
   tcase_add_test (tc, test_flush_after_eos);
+  tcase_add_test (tc, test_open_fails_no_inodes);
+  tcase_add_test (tc, test_open_fails_next_not_torn);
   return s;
 }
 
