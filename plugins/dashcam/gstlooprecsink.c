@@ -83,6 +83,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
@@ -813,6 +816,20 @@ set_current_location (GstLoopRecSink * self, const gchar * name)
   GST_OBJECT_UNLOCK (self);
 }
 
+/* A recorder runs for months. glibc keeps the pages of freed memory in the
+ * arena of the thread that used it; short-lived threads and connections
+ * (libsrt allocates a few MB per connection, one per uploaded segment)
+ * leave a little more resident after each link outage, for good. Once a
+ * segment, hand whole free pages back to the kernel: the process's RSS
+ * then stays flat (see bench/soak-rss.sh). */
+static void
+release_free_memory (void)
+{
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+}
+
 /* Completes the open segment: sync, rename, record, report, retention.
  * Called with state_lock. */
 static void
@@ -875,6 +892,11 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
   g_clear_pointer (&seg->run_id, g_free);
 
   apply_retention (self, FALSE);
+  /* the journal grows by a few records a segment: rewrite it as a
+   * snapshot of the live segments once it is well past them */
+  if (!dashcam_catalog_compact (self->catalog, &err))
+    warn_catalog (self, err);
+  release_free_memory ();
 }
 
 static void
