@@ -292,7 +292,8 @@ GST_START_TEST (test_encoder_restart_live)
   assert_clean_run (r);
   fail_unless (ctx.pushed > 0);
 
-  /* 3 x 2 s of video, plus the pauses between the encoder runs */
+  /* 3 x 2 s of video, plus the pauses between the encoder runs; running
+   * times come from the buffers' arrival, which jitters under load */
   n = dc_count_messages (r, "looprecsink-segment-closed");
   end = field_u64 (dc_find_message (r, "looprecsink-segment-closed", n - 1),
       "running-time") + field_u64 (dc_find_message (r,
@@ -300,7 +301,7 @@ GST_START_TEST (test_encoder_restart_live)
   fail_unless (end < 60 * SECOND_NS, "recording ends at %" GST_TIME_FORMAT,
       GST_TIME_ARGS (end));
   fail_unless_equals_int (check_closed_segments (r, dir, 400 * MSECOND_NS,
-          1100 * MSECOND_NS, 50 * MSECOND_NS, end), n);
+          1100 * MSECOND_NS, 250 * MSECOND_NS, end), n);
   fail_unless (n >= 6);
   for (i = 0; i < n; i++)
     frames += dc_ffprobe_video_frames (gst_structure_get_string
