@@ -38,6 +38,7 @@ dashcam_segmenter_init (DashcamSegmenter * seg,
   seg->user_data = user_data;
   seg->start.running_time = GST_CLOCK_TIME_NONE;
   seg->chunk_running_time = GST_CLOCK_TIME_NONE;
+  seg->resume_rt = GST_CLOCK_TIME_NONE;
 }
 
 /**
@@ -102,10 +103,63 @@ dashcam_segmenter_current_duration (DashcamSegmenter * seg)
 {
   guint64 end;
 
-  if (!seg->open || !seg->have_max_pts)
+  if (!seg->open)
+    return 0;
+  /* what came after a discontinuity belongs to the next segment */
+  if (seg->discont)
+    return seg->discont_duration;
+  if (!seg->have_max_pts)
     return 0;
   end = seg->max_pts + seg->frame_duration;
   return end > seg->start.pts ? end - seg->start.pts : 0;
+}
+
+/**
+ * dashcam_segmenter_ending_duration:
+ * @seg: a #DashcamSegmenter
+ * @point: the split point passed to the split callback
+ *
+ * Call it from the split callback.
+ *
+ * Returns: the duration of the segment that ends at @point, in
+ * nanoseconds: up to @point, or up to the end of its last frame when the
+ * timestamps jumped in between; 0 when no segment was open
+ */
+guint64
+dashcam_segmenter_ending_duration (DashcamSegmenter * seg,
+    const DashcamSplitPoint * point)
+{
+  if (!seg->open)
+    return 0;
+  if (seg->discont)
+    return seg->discont_duration;
+  return point->pts > seg->start.pts ? point->pts - seg->start.pts : 0;
+}
+
+/* Running time of the end of the last frame seen, or NONE. */
+static GstClockTime
+end_running_time (DashcamSegmenter * seg)
+{
+  if (!seg->have_max_pts || !seg->have_rt_offset)
+    return seg->resume_rt;
+  return dashcam_segmenter_pts_to_running_time (seg,
+      seg->max_pts + seg->frame_duration);
+}
+
+/* Forgets the stream clock: the next timestamps start another one, whose
+ * running time resumes after the last frame of this one. */
+static void
+forget_stream_clock (DashcamSegmenter * seg)
+{
+  GstClockTime end = end_running_time (seg);
+
+  if (GST_CLOCK_TIME_IS_VALID (end) && (!GST_CLOCK_TIME_IS_VALID
+          (seg->resume_rt) || end > seg->resume_rt))
+    seg->resume_rt = end;
+  seg->have_max_pts = FALSE;
+  seg->rt_offset_from_buffers = FALSE;
+  seg->have_rt_offset = FALSE;
+  seg->last_dts = 0;
 }
 
 static void
@@ -135,7 +189,7 @@ should_split (DashcamSegmenter * seg, const DashcamTsPacketInfo * info,
   guint64 tolerance;
   gint64 elapsed;
 
-  if (!seg->open || seg->split_requested)
+  if (!seg->open || seg->split_requested || seg->discont)
     return TRUE;
   if (!info->has_pts)
     return seg->max_bytes > 0 && bytes >= seg->max_bytes;
@@ -165,6 +219,7 @@ start_segment (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
   seg->funcs.split (seg->user_data, &point);
   seg->open = TRUE;
   seg->split_requested = FALSE;
+  seg->discont = FALSE;
   seg->bytes = 0;
   seg->start = point;
 
@@ -180,14 +235,37 @@ start_segment (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
   }
 }
 
+/* The running time of @info's DTS from the current buffer's: never
+ * before the last frame's (a flush or a new segment upstream restarted
+ * the pipeline's running time: ours goes on, rt_base later). */
+static GstClockTime
+buffer_running_time (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
+{
+  GstClockTime rt = seg->chunk_running_time + seg->rt_base;
+  GstClockTime floor = seg->resume_rt;
+
+  if (!GST_CLOCK_TIME_IS_VALID (floor) && seg->have_rt_offset
+      && seg->have_max_pts)
+    floor = dashcam_segmenter_pts_to_running_time (seg, seg->last_dts);
+  if (GST_CLOCK_TIME_IS_VALID (floor) && rt + GST_SECOND < floor) {
+    seg->rt_base += floor - rt;
+    rt = floor;
+  }
+  return rt;
+}
+
 static void
 track_time (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
 {
-  if (seg->have_max_pts && info->pts + GST_SECOND < seg->max_pts) {
-    /* timestamps went back: a new stream, with its own offset */
-    seg->have_max_pts = FALSE;
-    seg->rt_offset_from_buffers = FALSE;
-    seg->have_rt_offset = FALSE;
+  if (seg->have_max_pts && (info->pts + GST_SECOND < seg->max_pts
+          || info->pts > seg->max_pts + DASHCAM_MAX_TIMESTAMP_JUMP)) {
+    /* another recording: the open segment ends with its last frame, and
+     * splits at the next random-access point */
+    if (seg->open && !seg->discont) {
+      seg->discont_duration = dashcam_segmenter_current_duration (seg);
+      seg->discont = TRUE;
+    }
+    forget_stream_clock (seg);
   }
   if (!seg->chunk_offset_done
       && GST_CLOCK_TIME_IS_VALID (seg->chunk_running_time)) {
@@ -198,17 +276,23 @@ track_time (DashcamSegmenter * seg, const DashcamTsPacketInfo * info)
     gboolean clamped = seg->chunk_running_time == 0 && info->dts < info->pts;
 
     if (!clamped) {
-      seg->rt_offset = (gint64) seg->chunk_running_time - (gint64) info->dts;
+      seg->rt_offset = (gint64) buffer_running_time (seg, info) -
+          (gint64) info->dts;
       seg->rt_offset_from_buffers = TRUE;
     } else if (!seg->rt_offset_from_buffers) {
-      seg->rt_offset = -(gint64) info->pts;
+      seg->rt_offset = (GST_CLOCK_TIME_IS_VALID (seg->resume_rt) ?
+          (gint64) seg->resume_rt : 0) - (gint64) info->pts;
     }
     seg->have_rt_offset = TRUE;
     seg->chunk_offset_done = TRUE;
+    seg->resume_rt = GST_CLOCK_TIME_NONE;
   } else if (!seg->have_rt_offset) {
-    /* no buffer timestamps: running time counts from the first frame */
-    seg->rt_offset = -(gint64) info->pts;
+    /* no buffer timestamps: running time counts from the first frame, and
+     * the frames of a later recording follow those of the earlier one */
+    seg->rt_offset = (GST_CLOCK_TIME_IS_VALID (seg->resume_rt) ?
+        (gint64) seg->resume_rt : 0) - (gint64) info->pts;
     seg->have_rt_offset = TRUE;
+    seg->resume_rt = GST_CLOCK_TIME_NONE;
   }
 
   if (!seg->have_max_pts || info->pts > seg->max_pts)
@@ -373,4 +457,30 @@ dashcam_segmenter_finish (DashcamSegmenter * seg)
   emit_held (seg);
   seg->skipped_bytes += seg->carry_len;
   seg->carry_len = 0;
+}
+
+/**
+ * dashcam_segmenter_flush:
+ * @seg: a #DashcamSegmenter
+ *
+ * After a flush upstream (a seek): forgets the data of the old position (a
+ * partial packet, PAT/PMT held back) and the open segment; the next
+ * random-access point starts a new one. What is known of the stream
+ * (tables, primary stream) is kept, and running time goes on from the last
+ * frame seen even when the pipeline's restarts.
+ */
+void
+dashcam_segmenter_flush (DashcamSegmenter * seg)
+{
+  forget_stream_clock (seg);
+  seg->carry_len = 0;
+  seg->n_held = 0;
+  seg->open = FALSE;
+  seg->split_requested = FALSE;
+  seg->discont = FALSE;
+  seg->bytes = 0;
+  seg->start.pts = 0;
+  seg->start.running_time = GST_CLOCK_TIME_NONE;
+  seg->chunk_running_time = GST_CLOCK_TIME_NONE;
+  seg->chunk_offset_done = FALSE;
 }

@@ -16,6 +16,11 @@ G_BEGIN_DECLS
  * segment: timestamps are rounded to 90 kHz ticks in the muxer. */
 #define DASHCAM_SPLIT_TOLERANCE (5 * GST_MSECOND)
 
+/* Timestamps of the primary stream that go back by more than a second or
+ * forward by more than this belong to another recording (files put end to
+ * end, an encoder restarted): a discontinuity. */
+#define DASHCAM_MAX_TIMESTAMP_JUMP (10 * GST_SECOND)
+
 /**
  * DashcamSplitPoint:
  * @pts: presentation time of the random-access frame, nanoseconds on the
@@ -94,6 +99,15 @@ typedef struct
   guint64 frame_duration;
 
   guint64 skipped_bytes;        /* garbage between packets, partial packets */
+
+  /* Running time never goes back within a stream: after a timestamp
+   * discontinuity or a flush it resumes where it was (resume_rt), and
+   * buffer running times that went back get rt_base added. A segment that
+   * saw a discontinuity keeps the duration it had then. */
+  GstClockTime resume_rt;
+  guint64 rt_base;
+  gboolean discont;
+  guint64 discont_duration;
 } DashcamSegmenter;
 
 void dashcam_segmenter_init (DashcamSegmenter * seg,
@@ -109,10 +123,15 @@ void dashcam_segmenter_push (DashcamSegmenter * seg, const guint8 * data,
 
 void dashcam_segmenter_finish (DashcamSegmenter * seg);
 
+void dashcam_segmenter_flush (DashcamSegmenter * seg);
+
 GstClockTime dashcam_segmenter_pts_to_running_time (DashcamSegmenter * seg,
     guint64 pts);
 
 guint64 dashcam_segmenter_current_duration (DashcamSegmenter * seg);
+
+guint64 dashcam_segmenter_ending_duration (DashcamSegmenter * seg,
+    const DashcamSplitPoint * point);
 
 G_END_DECLS
 

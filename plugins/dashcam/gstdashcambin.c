@@ -156,9 +156,22 @@ make (GstDashcamBin * self, const gchar * factory, const gchar * name)
 
   if (e == NULL) {
     GST_ERROR_OBJECT (self, "element %s is missing", factory);
+    if (self->missing == NULL)
+      self->missing = g_strdup (factory);
     return NULL;
   }
-  return e;
+  return gst_object_ref_sink (e);
+}
+
+/* Where a child's factory comes from, for the error message. */
+static const gchar *
+package_of (const gchar * factory)
+{
+  if (g_str_equal (factory, "mpegtsmux") || g_str_equal (factory, "h264parse"))
+    return "gst-plugins-bad";
+  if (g_str_equal (factory, "videoconvert"))
+    return "gst-plugins-base";
+  return "gstreamer";
 }
 
 /* One keyframe a second. Encoders take their GOP length only before they
@@ -214,10 +227,26 @@ gst_dashcam_bin_init (GstDashcamBin * self)
   self->recorder = make (self, "looprecsink", "recorder");
   self->upqueue = make (self, "queue", "uploaderqueue");
   self->uploader = make (self, "srtuploadsink", "uploader");
-  if (!self->vqueue || !self->convert || !self->rawcaps || !self->parse
-      || !self->muxqueue || !self->mux || !self->tee || !self->recqueue
-      || !self->recorder || !self->upqueue || !self->uploader)
+  if (self->missing) {
+    /* fails at the first state change, naming it; linking and the
+     * properties (ours and the sinks' own) still work until then */
+    gst_clear_object (&self->vqueue);
+    gst_clear_object (&self->convert);
+    gst_clear_object (&self->rawcaps);
+    gst_clear_object (&self->parse);
+    gst_clear_object (&self->muxqueue);
+    gst_clear_object (&self->mux);
+    gst_clear_object (&self->tee);
+    gst_clear_object (&self->recqueue);
+    if (self->recorder) {
+      gst_bin_add (GST_BIN (self), self->recorder);
+      gst_object_unref (self->recorder);
+    }
+    self->video_pad = gst_ghost_pad_new_no_target_from_template ("video",
+        gst_static_pad_template_get (&video_template));
+    gst_element_add_pad (GST_ELEMENT (self), self->video_pad);
     return;
+  }
 
   /* 8-bit 4:2:0: what every player and phone decodes */
   caps = gst_caps_from_string ("video/x-raw,format=I420");
@@ -233,12 +262,20 @@ gst_dashcam_bin_init (GstDashcamBin * self)
   g_object_set (self->upqueue, "max-size-buffers", 0, "max-size-bytes", 0,
       "max-size-time", 2 * GST_SECOND, "leaky", 2, NULL);
 
-  /* the uploader joins at start, if it has a uri */
-  gst_object_ref (self->upqueue);
-  gst_object_ref (self->uploader);
+  /* the uploader joins at start, if it has a uri: we keep a reference to
+   * it and its queue, the bin takes the others' */
   gst_bin_add_many (GST_BIN (self), self->vqueue, self->convert,
       self->rawcaps, self->parse, self->muxqueue, self->mux, self->tee,
       self->recqueue, self->recorder, self->upqueue, self->uploader, NULL);
+  gst_object_unref (self->vqueue);
+  gst_object_unref (self->convert);
+  gst_object_unref (self->rawcaps);
+  gst_object_unref (self->parse);
+  gst_object_unref (self->muxqueue);
+  gst_object_unref (self->mux);
+  gst_object_unref (self->tee);
+  gst_object_unref (self->recqueue);
+  gst_object_unref (self->recorder);
   gst_element_link_many (self->vqueue, self->convert, self->rawcaps, NULL);
   gst_element_link_many (self->parse, self->muxqueue, self->mux, self->tee,
       self->recqueue, self->recorder, NULL);
@@ -266,6 +303,7 @@ gst_dashcam_bin_finalize (GObject * object)
   GstDashcamBin *self = GST_DASHCAM_BIN (object);
 
   g_free (self->encoder_name);
+  g_free (self->missing);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -439,10 +477,10 @@ gst_dashcam_bin_change_state (GstElement * element, GstStateChange transition)
 {
   GstDashcamBin *self = GST_DASHCAM_BIN (element);
 
-  if (self->recorder == NULL) {
+  if (self->missing) {
     GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
-        ("An element dashcambin needs is missing (queue, videoconvert, "
-            "capsfilter, h264parse, mpegtsmux, tee)."), (NULL));
+        ("No element \"%s\": dashcambin needs it (install %s).",
+            self->missing, package_of (self->missing)), (NULL));
     return GST_STATE_CHANGE_FAILURE;
   }
   if (transition == GST_STATE_CHANGE_NULL_TO_READY) {

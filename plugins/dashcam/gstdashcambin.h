@@ -38,6 +38,7 @@ struct _GstDashcamBin
   GstElement *upqueue;
   GstElement *uploader;
   gboolean uploader_linked;
+  gchar *missing;               /* a child's factory that is not installed */
 
   guint gop_frames;             /* streaming thread */
   guint64 frames;

@@ -53,10 +53,10 @@
  * * `reason` (string): why the message was posted (see below)
  *
  * * `looprecsink-segment-opened`: reason `start`, `max-size-time`,
- *   `max-size-bytes`, `split-now` or `disk-full` (first segment after the
- *   disk was full)
- * * `looprecsink-segment-closed`: reason `split`, `eos`, `stop` or
- *   `disk-full`
+ *   `max-size-bytes`, `split-now`, `disk-full` (first segment after the
+ *   disk was full) or `flush` (first segment after a flushing seek)
+ * * `looprecsink-segment-closed`: reason `split`, `eos`, `stop`,
+ *   `disk-full` or `flush`
  * * `looprecsink-segment-deleted`: reason `max-files`, `max-total-bytes`,
  *   `min-free-bytes`, `disk-full` or `empty`. `uploaded` FALSE means the
  *   server never got this video.
@@ -84,6 +84,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -814,12 +817,14 @@ start_dropping (GstLoopRecSink * self, gsize pending)
   GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT,
       ("Disk full in \"%s\" and every segment left is locked: dropping "
           "video until space is available.", self->location), (NULL));
-  if (whole != self->file_size && ftruncate (self->fd, whole) == 0)
-    self->file_size = whole;
   self->dropped_bytes += pending;
   self->dropping = TRUE;
-  /* the last frame is incomplete: cut it as a power cut would be */
-  self->torn = TRUE;
+  if (self->fd >= 0) {
+    if (whole != self->file_size && ftruncate (self->fd, whole) == 0)
+      self->file_size = whole;
+    /* the last frame is incomplete: cut it as a power cut would be */
+    self->torn = TRUE;
+  }
   close_segment (self, dashcam_segmenter_current_duration (&self->segmenter),
       "disk-full");
   dashcam_segmenter_request_split (&self->segmenter);
@@ -877,6 +882,19 @@ set_current_location (GstLoopRecSink * self, const gchar * name)
   GST_OBJECT_UNLOCK (self);
 }
 
+/* A recorder runs for months. glibc keeps the pages of freed memory in the
+ * arena of the thread that used it: after a link outage, the few MB libsrt
+ * allocates per connection (one per uploaded segment) stayed resident, 9 MB
+ * after the first one in bench/soak-rss.sh. Once a segment, hand whole
+ * free pages back to the kernel (0.4 MB stay). */
+static void
+release_free_memory (void)
+{
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
+}
+
 /* Completes the open segment: sync, rename, record, report, retention.
  * Called with state_lock. */
 static void
@@ -911,9 +929,11 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
       warn_catalog (self, err);
     self->torn = FALSE;
   }
-  /* the offset to running time is known better now than at the start */
-  seg->running_time = dashcam_segmenter_pts_to_running_time (&self->segmenter,
-      self->segmenter.start.pts);
+  /* the offset to running time is known better now than at the start,
+   * unless the timestamps jumped since: it is another recording's */
+  if (!self->segmenter.discont && self->segmenter.have_rt_offset)
+    seg->running_time = dashcam_segmenter_pts_to_running_time
+        (&self->segmenter, self->segmenter.start.pts);
 
   if (seg->size <= 2 * DASHCAM_TS_PACKET_SIZE) {
     /* nothing but PAT and PMT: not a segment */
@@ -941,6 +961,11 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
   g_clear_pointer (&seg->run_id, g_free);
 
   apply_retention (self, FALSE);
+  /* the journal grows by a few records a segment: rewrite it as a
+   * snapshot of the live segments once it is well past them */
+  if (!dashcam_catalog_compact (self->catalog, &err))
+    warn_catalog (self, err);
+  release_free_memory ();
 }
 
 static void
@@ -979,7 +1004,8 @@ maybe_request_keyframe (GstLoopRecSink * self)
     /* on the encoder's clock, which can run ahead of ours (see
      * note_key_unit()) */
     gint64 rt = (gint64) (start + self->keyframe_target -
-        DASHCAM_SPLIT_TOLERANCE) + self->keyframe_rt_skew;
+        DASHCAM_SPLIT_TOLERANCE) + self->keyframe_rt_skew -
+        (gint64) self->segmenter.rt_base;
 
     self->keyframe_asked_rt = MAX (rt, 0);
     self->keyframe_asked_duration = self->keyframe_target;
@@ -1072,6 +1098,17 @@ target_duration (guint64 max_size_time, gboolean align, gint64 wall_us)
   return next - wall_ns;
 }
 
+/* Forgets the name that could not be created, and its catalog record
+ * unless @reason is NULL (it was not written). */
+static void
+abandon_segment (GstLoopRecSink * self, const gchar * reason)
+{
+  if (reason && self->segment.name)
+    dashcam_catalog_remove (self->catalog, self->segment.name, reason, NULL);
+  g_clear_pointer (&self->segment.name, g_free);
+  g_clear_pointer (&self->part_path, g_free);
+}
+
 /* Creates the file of a new segment starting at @point. */
 static gboolean
 open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
@@ -1079,6 +1116,8 @@ open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
 {
   DashcamSegment *seg = &self->segment;
   GError *err = NULL;
+  gboolean freed = FALSE;
+  gint open_errno = EEXIST;
   guint attempts;
 
   memset (seg, 0, sizeof (*seg));
@@ -1104,12 +1143,18 @@ open_segment (GstLoopRecSink * self, const DashcamSplitPoint * point,
     self->fd = create_part_file (self, seg->name);
     if (self->fd >= 0)
       break;
-    if (errno != EEXIST)
+    open_errno = errno;
+    if (errno == EEXIST) {
+      /* a foreign file has this name: leave it, take the next index */
+      abandon_segment (self, "name-taken");
+    } else if ((errno == ENOSPC || errno == EDQUOT) && !freed
+        && apply_retention (self, TRUE)) {
+      /* out of inodes or space: try once more after deleting */
+      freed = TRUE;
+      abandon_segment (self, "disk-full");
+    } else {
       goto open_failed;
-    /* a foreign file has this name: leave it, take the next index */
-    dashcam_catalog_remove (self->catalog, seg->name, "name-taken", NULL);
-    g_clear_pointer (&seg->name, g_free);
-    g_clear_pointer (&self->part_path, g_free);
+    }
   }
   if (self->fd < 0)
     goto open_failed;
@@ -1126,6 +1171,9 @@ bad_name:
         ("Invalid filename-format \"%s\".", self->filename_format),
         ("%s", err->message));
     g_clear_error (&err);
+    abandon_segment (self, NULL);
+    g_clear_pointer (&seg->run_id, g_free);
+    self->flow = GST_FLOW_ERROR;
     return FALSE;
   }
 catalog_failed:
@@ -1134,20 +1182,26 @@ catalog_failed:
         ("Could not write the catalog in \"%s\".", self->location),
         ("%s", err->message));
     g_clear_error (&err);
+    abandon_segment (self, NULL);
+    g_clear_pointer (&seg->run_id, g_free);
+    self->flow = GST_FLOW_ERROR;
     return FALSE;
   }
 open_failed:
   {
-    gint e = errno;
+    gint e = open_errno;
+    gboolean full = e == ENOSPC || e == EDQUOT;
 
-    if (e == ENOSPC || e == EDQUOT) {
-      dashcam_catalog_remove (self->catalog, seg->name, "disk-full", NULL);
-      g_clear_pointer (&self->part_path, g_free);
-      return FALSE;
+    /* disk full: the caller drops data until a segment can be opened */
+    if (!full) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
+          ("Could not open file \"%s\" for writing.",
+              self->part_path ? self->part_path : self->location),
+          ("%s", g_strerror (e)));
+      self->flow = GST_FLOW_ERROR;
     }
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-        ("Could not open file \"%s\" for writing.", self->part_path),
-        ("%s", g_strerror (e)));
+    abandon_segment (self, full ? "disk-full" : "open-failed");
+    g_clear_pointer (&seg->run_id, g_free);
     return FALSE;
   }
 }
@@ -1158,7 +1212,7 @@ split_reason (GstLoopRecSink * self, gboolean requested)
   if (self->dropping)
     return "disk-full";
   if (self->segment.name == NULL)
-    return "start";
+    return self->flushed ? "flush" : "start";
   if (requested && !self->keyframe_answered)
     return "split-now";
   if (self->segmenter.max_bytes
@@ -1182,8 +1236,8 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
   self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
   if (self->keyframe_answered && GST_CLOCK_TIME_IS_VALID (point->running_time)
       && GST_CLOCK_TIME_IS_VALID (self->keyframe_answer_rt)) {
-    gint64 skew = (gint64) self->keyframe_answer_rt -
-        (gint64) point->running_time;
+    gint64 skew = (gint64) (self->keyframe_answer_rt +
+        self->segmenter.rt_base) - (gint64) point->running_time;
 
     if (ABS (skew) < GST_SECOND)
       self->keyframe_rt_skew = skew;
@@ -1195,7 +1249,8 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
   self->keyframe_reasked = FALSE;
 
   if (self->segment.name)
-    close_segment (self, point->pts - self->segmenter.start.pts, "split");
+    close_segment (self, dashcam_segmenter_ending_duration (&self->segmenter,
+            point), "split");
 
   GST_OBJECT_LOCK (self);
   max_time = self->settings.max_size_time;
@@ -1241,6 +1296,7 @@ on_segmenter_split (gpointer user_data, const DashcamSplitPoint * point)
             &err))
       warn_catalog (self, err);
   }
+  self->flushed = FALSE;
   post_segment_message (self, "opened", &self->segment, reason, NULL);
   if (self->segment.locked)
     post_segment_message (self, "locked", &self->segment, "lock", NULL);
@@ -1553,6 +1609,7 @@ gst_loop_rec_sink_start (GstBaseSink * sink)
   self->pre_start_bytes = 0;
   self->dropping = FALSE;
   self->torn = FALSE;
+  self->flushed = FALSE;
   self->segments_opened = 0;
   self->keyframe_target = 0;
   self->keyframe_overrun = 0;
@@ -1634,12 +1691,41 @@ gst_loop_rec_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
   return TRUE;
 }
 
+/* After a flush (a seek): what was received before it completes the open
+ * segment, and the data of the new position starts a new one at its first
+ * keyframe, with nothing of the old carried over (a partial packet, tables
+ * held back, keyframe requests). Called with state_lock. */
+static void
+flush_recording (GstLoopRecSink * self)
+{
+  /* the flush can cut a frame: end the segment at its last whole one */
+  if (self->fd >= 0)
+    self->torn = TRUE;
+  if (self->segment.name)
+    close_segment (self, dashcam_segmenter_current_duration (&self->segmenter),
+        "flush");
+  dashcam_segmenter_flush (&self->segmenter);
+  self->flushed = TRUE;
+  self->bytes_keyframe_requested = FALSE;
+  self->keyframe_target = 0;
+  self->keyframe_overrun = 0;
+  self->keyframe_asked_rt = GST_CLOCK_TIME_NONE;
+  self->keyframe_answered = FALSE;
+  self->keyframe_answer_rt = GST_CLOCK_TIME_NONE;
+}
+
 static gboolean
 gst_loop_rec_sink_event (GstBaseSink * sink, GstEvent * event)
 {
   GstLoopRecSink *self = GST_LOOP_REC_SINK (sink);
 
   switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_STOP:
+      g_rec_mutex_lock (&self->state_lock);
+      if (self->catalog)
+        flush_recording (self);
+      g_rec_mutex_unlock (&self->state_lock);
+      break;
     case GST_EVENT_EOS:
       g_rec_mutex_lock (&self->state_lock);
       dashcam_segmenter_finish (&self->segmenter);
@@ -1747,12 +1833,13 @@ gst_loop_rec_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   }
 
   g_rec_mutex_lock (&self->state_lock);
-  if (GST_CLOCK_TIME_IS_VALID (rt))
-    self->last_running_time = rt;
   self->render_buffer = gst_buffer_ref (buffer);
   self->render_map = map;
   self->render_held = FALSE;
   dashcam_segmenter_push (&self->segmenter, map.data, map.size, rt);
+  /* on the segments' axis, which goes on when upstream's went back */
+  if (GST_CLOCK_TIME_IS_VALID (rt))
+    self->last_running_time = rt + self->segmenter.rt_base;
   if (!GST_CLOCK_TIME_IS_VALID (rt) && self->segmenter.have_max_pts)
     self->last_running_time = dashcam_segmenter_pts_to_running_time
         (&self->segmenter, self->segmenter.max_pts);

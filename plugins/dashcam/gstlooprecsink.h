@@ -93,6 +93,7 @@ struct _GstLoopRecSink
   guint64 pre_start_bytes;
   gboolean dropping;
   gboolean torn;
+  gboolean flushed;             /* the next segment opens after a flush */
   guint64 dropped_bytes;
   gboolean retention_stuck;
   GstFlowReturn flow;

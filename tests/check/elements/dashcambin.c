@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 
 #define CAMERA "videotestsrc is-live=true pattern=ball num-buffers=%u ! " \
   "video/x-raw,width=320,height=240,framerate=30/1 ! "
@@ -255,6 +256,104 @@ GST_START_TEST (test_property_docs)
 
 GST_END_TEST;
 
+/* An encoder that does not exist: the state change fails at once, and the
+ * error names it and the property. */
+GST_START_TEST (test_missing_encoder)
+{
+  gchar *dir = dc_make_tmpdir (), *desc;
+  DcRunResult *r;
+
+  if (!have_all ())
+    goto out;
+  desc = g_strdup_printf (CAMERA "dashcambin location=%s "
+      "encoder=nonexistentenc", 30, dir);
+  r = dc_run_launch (desc, 30);
+  fail_if (r->timed_out);
+  fail_unless (r->errors->len > 0);
+  fail_unless (dc_errors_contain (r, "nonexistentenc"));
+  fail_unless (dc_errors_contain (r, "\"encoder\""));
+  fail_if (r->eos);
+  dc_run_result_free (r);
+  g_free (desc);
+out:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* Links in @dir to the plugin files of these factories. */
+static void
+link_plugins (const gchar * dir, const gchar * first, ...)
+{
+  const gchar *name;
+  va_list args;
+
+  va_start (args, first);
+  for (name = first; name; name = va_arg (args, const gchar *)) {
+    GstElementFactory *f = gst_element_factory_find (name);
+    GstPlugin *plugin = gst_plugin_feature_get_plugin (GST_PLUGIN_FEATURE (f));
+    const gchar *file = gst_plugin_get_filename (plugin);
+    gchar *base = g_path_get_basename (file);
+    gchar *link = g_build_filename (dir, base, NULL);
+
+    if (!g_file_test (link, G_FILE_TEST_EXISTS))
+      fail_unless (symlink (file, link) == 0);
+    g_free (link);
+    g_free (base);
+    gst_object_unref (plugin);
+    gst_object_unref (f);
+  }
+  va_end (args);
+}
+
+/* gst-launch-1.0 with a registry that has the camera, the encoder and the
+ * parser but no mpegtsmux: dashcambin still links, and the pipeline fails
+ * at once with an error naming mpegtsmux (before: "could not link
+ * videotestsrc0 to dashcambin0", naming nothing). */
+GST_START_TEST (test_missing_muxer)
+{
+  gchar *dir = dc_make_tmpdir (), *plugins, *registry;
+  gchar *out = NULL, *err_out = NULL;
+  gchar *location = g_strdup_printf ("location=%s/rec", dir);
+  const gchar *argv[] = { "gst-launch-1.0", "videotestsrc", "num-buffers=30",
+    "!", "dashcambin", location, NULL
+  };
+  gchar **envp = g_get_environ ();
+  gint status;
+  gint64 start;
+
+  if (!have_all ())
+    goto out;
+  plugins = g_build_filename (dir, "plugins", NULL);
+  registry = g_build_filename (dir, "registry.bin", NULL);
+  g_mkdir (plugins, 0755);
+  link_plugins (plugins, "queue", "videotestsrc", "videoconvert", "x264enc",
+      "h264parse", NULL);
+  envp = g_environ_setenv (envp, "GST_REGISTRY_1_0", registry, TRUE);
+  envp = g_environ_setenv (envp, "GST_PLUGIN_SYSTEM_PATH_1_0", plugins, TRUE);
+  start = g_get_monotonic_time ();
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv, envp, G_SPAWN_SEARCH_PATH,
+          NULL, NULL, &out, &err_out, &status, NULL));
+  /* the first run scans the plugins into the registry: allow for that */
+  fail_unless (g_get_monotonic_time () - start < 60 * G_USEC_PER_SEC);
+  fail_if (g_spawn_check_wait_status (status, NULL));
+  fail_unless (strstr (err_out, "No element \"mpegtsmux\"") != NULL,
+      "stdout: %s\nstderr: %s", out, err_out);
+  fail_if (strstr (err_out, "CRITICAL") != NULL, "%s", err_out);
+  g_free (out);
+  g_free (err_out);
+  g_free (registry);
+  g_free (plugins);
+out:
+  g_strfreev (envp);
+  g_free (location);
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 dashcambin_suite (void)
 {
@@ -268,6 +367,8 @@ dashcambin_suite (void)
   tcase_add_test (tc, test_invalid_child_property);
   tcase_add_test (tc, test_audio_and_video);
   tcase_add_test (tc, test_property_docs);
+  tcase_add_test (tc, test_missing_encoder);
+  tcase_add_test (tc, test_missing_muxer);
   return s;
 }
 

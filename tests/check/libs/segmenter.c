@@ -229,6 +229,7 @@ typedef struct
   gsize offset;                 /* in Run.out */
   DashcamSplitPoint point;
   guint64 duration_before;      /* of the segment that ended here */
+  guint64 ending;               /* dashcam_segmenter_ending_duration () */
 } Split;
 
 typedef struct
@@ -265,6 +266,7 @@ on_split (gpointer user_data, const DashcamSplitPoint * point)
   s.offset = r->out->len;
   s.point = *point;
   s.duration_before = dashcam_segmenter_current_duration (&r->seg);
+  s.ending = dashcam_segmenter_ending_duration (&r->seg, point);
   g_array_append_val (r->splits, s);
 }
 
@@ -996,6 +998,17 @@ GST_START_TEST (test_timestamps_go_back)
     check_close (run_split (r, i)->point.pts - run_split (r, i - 1)->point.pts,
         2 * GST_SECOND, GST_MSECOND, "pts between splits");
   }
+  /* running time goes on across the junction (the second recording's
+   * frames follow the first's), and the segment before it ends with its
+   * last frame (not ~2^64 ns: its end minus a start in another clock) */
+  for (i = 0; i < 10; i++)
+    check_close (run_split (r, i)->point.running_time, i * 2 * GST_SECOND,
+        GST_MSECOND, "split running time");
+  for (i = 1; i < 10; i++)
+    check_close (run_split (r, i)->ending, 2 * GST_SECOND, GST_MSECOND,
+        "duration of the segment before the split");
+  check_close (dashcam_segmenter_current_duration (&r->seg), 2 * GST_SECOND,
+      GST_MSECOND, "duration of the last segment");
   g_array_unref (starts);
   run_free (r);
   g_byte_array_unref (twice);
@@ -1024,6 +1037,133 @@ run_buffers (Input * in, guint64 target, GstClockTimeDiff rt_offset,
   dashcam_segmenter_finish (&r->seg);
   return r;
 }
+
+/* Feeds @in twice, the second time with buffer running times shifted by
+ * @second_offset, as after a restart upstream. */
+static Run *
+run_buffers_twice (Input * in, GstClockTimeDiff second_offset)
+{
+  Run *r = run_new (2 * GST_SECOND, 0);
+  guint pass, i;
+
+  for (pass = 0; pass < 2; pass++) {
+    for (i = 0; i < in->chunks->len; i++) {
+      Chunk *c = &g_array_index (in->chunks, Chunk, i);
+      GstClockTime rt = c->running_time;
+
+      if (pass == 1 && GST_CLOCK_TIME_IS_VALID (rt))
+        rt += second_offset;
+      dashcam_segmenter_push (&r->seg, in->data->data + c->offset, c->len,
+          rt);
+    }
+  }
+  dashcam_segmenter_finish (&r->seg);
+  return r;
+}
+
+/* An encoder restarted in a live pipeline: its timestamps (PTS/PCR) start
+ * over, the buffers' running times go on (here 10.5 s after the first
+ * frame). Segments keep their own durations and the buffers' running
+ * times; no segment gets the other recording's clock. */
+GST_START_TEST (test_encoder_restart_live)
+{
+  Input *in = encode (300, 15, "bframes=0");
+  Run *r = run_buffers_twice (in, 10 * GST_SECOND + 500 * GST_MSECOND);
+  guint i;
+
+  fail_unless_equals_int (r->splits->len, 10);
+  for (i = 0; i < 10; i++)
+    check_close (run_split (r, i)->point.running_time, i * 2 * GST_SECOND +
+        (i < 5 ? 0 : 500 * GST_MSECOND), GST_MSECOND, "split running time");
+  for (i = 1; i < 10; i++)
+    check_close (run_split (r, i)->ending, 2 * GST_SECOND, GST_MSECOND,
+        "duration of the segment before the split");
+  fail_unless_equals_uint64 (r->seg.rt_base, 0);
+  run_free (r);
+  input_free (in);
+}
+
+GST_END_TEST;
+
+/* The pipeline's running time went back (a flush or a new segment
+ * upstream restarted it) along with the stream's timestamps: ours goes on
+ * from the end of the last frame, so that segments and gaps of one run
+ * never share running times. */
+GST_START_TEST (test_running_time_goes_back)
+{
+  Input *in = encode (300, 15, "bframes=0");
+  Run *r = run_buffers_twice (in, 0);
+  guint i;
+
+  fail_unless_equals_int (r->splits->len, 10);
+  for (i = 0; i < 10; i++)
+    check_close (run_split (r, i)->point.running_time, i * 2 * GST_SECOND,
+        GST_MSECOND, "split running time");
+  for (i = 1; i < 10; i++)
+    check_close (run_split (r, i)->ending, 2 * GST_SECOND, GST_MSECOND,
+        "duration of the segment before the split");
+  check_close (r->seg.rt_base, 10 * GST_SECOND, GST_MSECOND, "rt_base");
+  run_free (r);
+  input_free (in);
+}
+
+GST_END_TEST;
+
+/* A flush (seek) in the middle of a packet and of a segment: nothing of the
+ * old position reaches the new segment, which starts at the first key
+ * frame after the flush, and running time goes on. */
+GST_START_TEST (test_flush)
+{
+  Input *in = encode (300, 15, "bframes=0");
+  guint key = ra_packet (in, 10);
+  gsize cut = ra_packet (in, 6) * PKT + 1000 + 57;
+  gsize old_len;
+  Run *r = run_new (60 * GST_SECOND, 0);
+  GByteArray *want = g_byte_array_new ();
+
+  push_chunked (r, in->data->data, cut, odd_sizes, G_N_ELEMENTS (odd_sizes),
+      GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (r->splits->len, 1);
+  fail_unless (r->seg.carry_len > 0);
+  old_len = r->out->len;
+  dashcam_segmenter_flush (&r->seg);
+  fail_unless_equals_uint64 (dashcam_segmenter_current_duration (&r->seg), 0);
+
+  /* resume from the start of a GOP: 2 packets before the key frame's */
+  push_chunked (r, in->data->data + (key - 2) * PKT,
+      in->data->len - (key - 2) * PKT, odd_sizes, G_N_ELEMENTS (odd_sizes),
+      GST_CLOCK_TIME_NONE);
+  dashcam_segmenter_finish (&r->seg);
+
+  fail_unless_equals_int (r->splits->len, 2);
+  fail_unless_equals_uint64 (run_split (r, 1)->offset, old_len);
+  /* what came before the key frame was written as "not open" (PAT/PMT
+   * are held, and replaced by the latest copies) */
+  fail_unless_equals_int (r->pre->len, PKT * ((packet_pid (in->data->data +
+                  (key - 2) * PKT) > 0x10
+              && packet_pid (in->data->data + (key - 2) * PKT) !=
+              in->pmt_pid) + (packet_pid (in->data->data + (key - 1) * PKT) >
+              0x10 && packet_pid (in->data->data + (key - 1) * PKT) !=
+              in->pmt_pid)));
+  /* PAT, PMT, then the input from the key frame on, byte for byte */
+  g_byte_array_append (want, in->data->data + key * PKT,
+      in->data->len - key * PKT);
+  fail_unless_equals_int (r->out->len - old_len, 2 * PKT + want->len);
+  fail_unless_equals_int (packet_pid (r->out->data + old_len), 0);
+  fail_unless_equals_int (packet_pid (r->out->data + old_len + PKT),
+      in->pmt_pid);
+  fail_unless (memcmp (r->out->data + old_len + 2 * PKT, want->data,
+          want->len) == 0);
+  /* the old position ended after 3 s of frames: the new segment starts
+   * there in running time, not at its own 5 s (nor at 0) */
+  check_close (run_split (r, 1)->point.running_time, 3 * GST_SECOND,
+      100 * GST_MSECOND, "running time after the flush");
+  g_byte_array_unref (want);
+  run_free (r);
+  input_free (in);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_running_time_from_buffers)
 {
@@ -1118,6 +1258,9 @@ segmenter_suite (void)
   tcase_add_test (tc, test_partial_packet_mid_stream);
   tcase_add_test (tc, test_data_before_first_key_frame);
   tcase_add_test (tc, test_timestamps_go_back);
+  tcase_add_test (tc, test_encoder_restart_live);
+  tcase_add_test (tc, test_running_time_goes_back);
+  tcase_add_test (tc, test_flush);
   tcase_add_test (tc, test_finish_writes_held_tables);
   tcase_add_test (tc, test_running_time_from_buffers);
   tcase_add_test (tc, test_running_time_with_bframes);
