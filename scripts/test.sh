@@ -27,5 +27,28 @@ if [ "${DASHCAM_SANITIZE:-1}" != 0 ]; then
   logs+=("$san/meson-logs/testlog.json" "$san/meson-logs/sanitizer.json")
 fi
 
+# Fuzzing (the full run only): each libFuzzer harness ~30 s on its corpus
+# (scripts/fuzz.sh); one test per harness in the count below.
+if [ $# -eq 0 ] && [ "${DASHCAM_FUZZ:-1}" != 0 ]; then
+  fuzz_results=${DASHCAM_FUZZ_BUILD:-$DASHCAM_TOP/build-fuzz}/fuzz-results.txt
+  rm -f "$fuzz_results"
+  bash "$DASHCAM_TOP/scripts/fuzz.sh" 30 || rc=$?
+  fuzz_json=${fuzz_results%.txt}.json
+  python3 - "$fuzz_results" "$fuzz_json" <<'PY'
+import json, os, sys
+src, out = sys.argv[1:]
+lines = open(src).read().splitlines() if os.path.exists(src) else []
+with open(out, "w") as o:
+    for line in lines:
+        w = line.split()
+        if len(w) >= 2 and w[0] in ("PASS", "FAIL"):
+            o.write(json.dumps({"name": w[1],
+                "result": "OK" if w[0] == "PASS" else "FAIL"}) + "\n")
+    if not lines:   # fuzz.sh stopped before running any
+        o.write(json.dumps({"name": "fuzz", "result": "FAIL"}) + "\n")
+PY
+  logs+=("$fuzz_json")
+fi
+
 python3 "$DASHCAM_TOP/scripts/test-summary.py" "${logs[@]}"
 exit $rc
