@@ -380,11 +380,11 @@ GST_DEBUG='*:9' GST_DEBUG_NO_COLOR=1 GST_DEBUG_FILE=$work/debug-two.log \
 UPLOAD_PROPS="backlog-policy=all backlog-uri=srt://127.0.0.1:$ing2_port?passphrase=$PW2
   streamid-format=publish:{device}/{start}:dashcam:$SID1
   backlog-streamid-format=\"#!::r={device}/{segment},m=publish,u=dashcam,s=$SID2\"" \
-  run_dashcam "$log" "$work/rec-two" "srt://127.0.0.1:$enc_port?passphrase=$PW" 150 &
+  run_dashcam "$log" "$work/rec-two" "srt://127.0.0.1:$enc_port?passphrase=$PW" 300 &
 pid=$!; track $pid
 rc=0; wait_exit "$pid" 60 || rc=$?
 [ "$rc" -eq 0 ] || bad "two passphrases: the pipeline failed (exit status $rc)"
-FRAMES=150 check_encrypted two-passphrases-live "$log" "$before"
+FRAMES=300 check_encrypted two-passphrases-live "$log" "$before"
 done_segs=$(grep -o 'srtuploadsink-backlog, segment=(string)[^,]*, .*state=(string)done' "$log" |
   sed -E 's/.*segment=\(string\)([^,]*),.*/\1/' || true)
 n=0
