@@ -90,8 +90,9 @@ t_kill=$EPOCHREALTIME
 sleep 4
 echo -3600 >"$work/clock-offset"
 sleep "$(awk -v t0="$t0" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t0 + 16 - now }')"
-start_ingest "$srv" "$port"
+# the receiver's start: the link can come up before start_ingest returns
 t_back=$EPOCHREALTIME
+start_ingest "$srv" "$port"
 wait "$PIPE_PID" || fail "pipeline failed: $(grep -E 'ERROR' "$work/pipe.log" | head -3)"
 PIPE_PID=
 sleep 0.5
@@ -134,8 +135,9 @@ PIPE_PID=$!
 wait_for_line "$work/pipe2.log" looprecsink-segment-opened 20 || fail "no segment opened"
 t0=$(log_time "$work/pipe2.log" looprecsink-segment-opened)
 sleep "$(awk -v t0="$t0" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t0 + 10 - now }')"
-start_ingest "$srv" "$port"
+# the receiver's start: the link can come up before start_ingest returns
 t_back=$EPOCHREALTIME
+start_ingest "$srv" "$port"
 wait "$PIPE_PID" || fail "pipeline failed"
 PIPE_PID=
 sleep 0.5
