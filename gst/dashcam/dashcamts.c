@@ -156,7 +156,8 @@ done:
  *
  * Extends a 33-bit MPEG timestamp to 64 bits, assuming it lies within
  * 2^32 ticks (13 hours) of the previous one. The first value is offset by
- * 2^33 so that timestamps slightly earlier than it stay positive.
+ * 2^33 so that timestamps slightly earlier than it stay positive; one that
+ * would go below zero counts as later instead, so the result never wraps.
  *
  * Returns: the unwrapped timestamp, in 90 kHz ticks
  */
@@ -172,9 +173,14 @@ dashcam_ts_unwrap (gboolean * have_ref, guint64 * ref, guint64 ts33)
     return *ref;
   }
   delta = (ts33 - (*ref & MPEGTIME_MASK)) & MPEGTIME_MASK;
-  if (delta >= MPEGTIME_HALF)
+  if (delta < MPEGTIME_HALF)
+    *ref += delta;
+  else if (*ref >= (MPEGTIME_MASK + 1) - delta)
     *ref -= (MPEGTIME_MASK + 1) - delta;
   else
+    /* Jumped back further than the first timestamp's margin (corrupt or
+     * concatenated input): take it as a jump forward rather than wrap
+     * around zero to a time 2^64 ticks away. */
     *ref += delta;
   return *ref;
 }

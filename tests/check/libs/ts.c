@@ -900,6 +900,49 @@ GST_START_TEST (test_pts_wrap_in_stream)
 
 GST_END_TEST;
 
+/* Found by fuzzing (tests/fuzz/corpus/ts/regress-pts-back-wraps): key
+ * frames whose PTS jumps back by almost half the 33-bit range, again and
+ * again (concatenated or corrupt input), took the unwrapped clock below
+ * zero: it wrapped to ~2^64 ticks, and the segmenter made a segment
+ * 4 * 10^18 ns long. The clock now never wraps; a scan of such a stream
+ * gives a duration within the jumps it holds. */
+GST_START_TEST (test_pts_jumps_back_never_wrap)
+{
+  const guint64 back = WRAP / 2 - 1;    /* still read as "earlier" */
+  DashcamTsParser p;
+  DashcamTsPacketInfo info;
+  DashcamTsScan scan;
+  GByteArray *data = g_byte_array_new ();
+  guint8 pkt[188];
+  guint64 ts = WRAP / 2;
+  guint i;
+
+  parser_with_program (&p, NULL, 0);
+  make_pat (pkt, PMT_PID, FALSE, 0);
+  g_byte_array_append (data, pkt, sizeof (pkt));
+  make_av_pmt (pkt);
+  g_byte_array_append (data, pkt, sizeof (pkt));
+  for (i = 0; i < 8; i++) {
+    make_video_packet (pkt, VIDEO_PID, FALSE, ts, ts, h264_aud_idr,
+        sizeof (h264_aud_idr));
+    g_byte_array_append (data, pkt, sizeof (pkt));
+    dashcam_ts_parser_parse (&p, pkt, &info);
+    fail_unless (info.has_pts);
+    /* 1.5 * 2^33 ticks at the start, 8 steps of less than 2^32 ticks */
+    fail_unless (info.pts < DASHCAM_MPEGTIME_TO_NS (6 * WRAP),
+        "PTS %" G_GUINT64_FORMAT " ns after %u jumps back", info.pts, i);
+    ts = (ts - back) & (WRAP - 1);
+  }
+
+  dashcam_ts_scan (data->data, data->len, &scan);
+  fail_unless (scan.has_time);
+  fail_unless (scan.end_pts < DASHCAM_MPEGTIME_TO_NS (6 * WRAP));
+  fail_unless (scan.first_pts < DASHCAM_MPEGTIME_TO_NS (6 * WRAP));
+  g_byte_array_unref (data);
+}
+
+GST_END_TEST;
+
 /* ---------------------------------------------------------------------- */
 /* Finding packets */
 
@@ -1309,6 +1352,7 @@ ts_suite (void)
   tcase_add_test (tc, test_pts_dts);
   tcase_add_test (tc, test_unwrap);
   tcase_add_test (tc, test_pts_wrap_in_stream);
+  tcase_add_test (tc, test_pts_jumps_back_never_wrap);
   tcase_add_test (tc, test_find_sync);
   tcase_add_test (tc, test_scan_complete);
   tcase_add_test (tc, test_scan_torn_packet);
