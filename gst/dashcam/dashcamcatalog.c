@@ -577,7 +577,10 @@ apply_line (DashcamCatalog * cat, const gchar * line, gsize len)
 
   if (len == 0)
     return;
-  if (len < 10 || line[8] != ' ' || !g_ascii_isxdigit (line[0]))
+  /* a record never holds a NUL (values are escaped): one would cut the
+   * body short of its fields, or leave it with no type at all */
+  if (len < 10 || line[8] != ' ' || !g_ascii_isxdigit (line[0])
+      || memchr (line, '\0', len) != NULL)
     goto corrupt;
   crc = (guint32) g_ascii_strtoull (line, NULL, 16);
   if (crc != crc32 (line + 9, len - 9))

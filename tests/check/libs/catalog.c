@@ -662,6 +662,73 @@ GST_START_TEST (test_foreign_lines)
 
 GST_END_TEST;
 
+/* A record whose CRC is right but which holds a NUL byte (not one of
+ * ours: values are escaped), e.g. "\0lock name=a.ts". */
+static void
+append_record_with_nul (const gchar * dir, const gchar * body, gsize len)
+{
+  gchar *path = journal_path (dir);
+  gchar crc[10];
+  guint32 c = 0xffffffffu;
+  FILE *f;
+  gsize i;
+  guint k;
+
+  for (i = 0; i < len; i++) {
+    c ^= (guint8) body[i];
+    for (k = 0; k < 8; k++)
+      c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+  }
+  g_snprintf (crc, sizeof (crc), "%08x ", c ^ 0xffffffffu);
+  f = fopen (path, "ab");
+  fail_unless (f != NULL);
+  fail_unless_equals_int (fwrite (crc, 1, 9, f), 9);
+  fail_unless_equals_int (fwrite (body, 1, len, f), len);
+  fail_unless_equals_int (fwrite ("\n", 1, 1, f), 1);
+  fclose (f);
+  g_free (path);
+}
+
+/* Found by fuzzing (tests/fuzz/corpus/catalog/regress-nul-record): a line
+ * with a valid CRC whose body starts with a NUL split into no token at
+ * all, and the reader read past the end of the token array (SIGSEGV when
+ * opening the directory). A NUL later in the line cut the record short
+ * and applied what came before it. Both are corrupt records now. */
+GST_START_TEST (test_records_with_nul)
+{
+  static const gchar nul_first[] = "\0lock name=a.ts";
+  static const gchar nul_inside[] = "lock name=a.ts\0 reason=x";
+  gchar *dir = make_tmpdir ();
+  DashcamCatalog *cat;
+  State *st;
+
+  cat = open_catalog (dir);
+  add_segment (cat, "a.ts", 1);
+  st = state_copy (cat);
+  dashcam_catalog_free (cat);
+
+  append_record_with_nul (dir, nul_first, sizeof (nul_first) - 1);
+  append_record_with_nul (dir, nul_inside, sizeof (nul_inside) - 1);
+  cat = open_catalog (dir);
+  check_state (cat, st);
+  fail_if (dashcam_catalog_lookup (cat, "a.ts")->locked);
+  fail_unless_equals_int (dashcam_catalog_n_corrupt_records (cat), 2);
+
+  /* what follows still applies */
+  set_locked (cat, "a.ts", TRUE);
+  dashcam_catalog_free (cat);
+  cat = open_catalog (dir);
+  fail_unless (dashcam_catalog_lookup (cat, "a.ts")->locked);
+  fail_unless_equals_int (dashcam_catalog_n_corrupt_records (cat), 2);
+  dashcam_catalog_free (cat);
+
+  state_free (st);
+  rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static void
 stat_journal (const gchar * dir, struct stat *st)
 {
@@ -806,6 +873,7 @@ catalog_suite (void)
   tcase_add_test (tc, test_lock_recorder);
   tcase_add_test (tc, test_damaged_journal);
   tcase_add_test (tc, test_foreign_lines);
+  tcase_add_test (tc, test_records_with_nul);
   tcase_add_test (tc, test_compaction);
   return s;
 }
