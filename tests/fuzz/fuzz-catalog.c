@@ -142,7 +142,8 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t size)
   if (size < 3)
     return 0;
   len = size - 3;
-  journal = g_memdup2 (input + 3, len);
+  journal = g_malloc (len + 1);
+  memcpy (journal, input + 3, len);
   if (input[0] & 1)
     fuzz_fix_journal_crcs (journal, len);
   cut = len ? ((input[1] << 8) | input[2]) % (len + 1) : 0;
