@@ -158,6 +158,10 @@ names = sorted(segments(rec), key=lambda n: segments(rec)[n])
 locks = record(b"lock name=" + names[0]) + record(b"lock name=" + names[-1]) \
     + record(b"unlock name=" + names[0])
 catalog_seed(out + "/catalog/locks", rec + locks)
+# enough records for compaction (64 + 4 per segment) in a few KB
+many = b"".join(record(b"%s name=%s" % (t, n)) for _ in range(12)
+                for n in names[-3:] for t in (b"lock", b"unlock"))
+catalog_seed(out + "/catalog/compaction-due", rec + many)
 # the journal torn in its last line, as a power cut leaves it
 catalog_seed(out + "/catalog/torn", rec[:-17], 0)
 
