@@ -291,20 +291,57 @@ dashcam_filename_format_expand (const gchar * format, gint64 wall_time_us,
   return name;
 }
 
+/* TRUE if a strftime conversion or a digit touches {index} in @format:
+ * the index could not be told from the digits next to it in a name. */
+static gboolean
+index_touches_digits (const gchar * format)
+{
+  const gchar *p = format;
+  gboolean prev_digits = FALSE, prev_index = FALSE;
+
+  while (*p) {
+    gboolean digits = FALSE, index = FALSE;
+
+    if (g_str_has_prefix (p, "{index}")) {
+      index = TRUE;
+      p += strlen ("{index}");
+    } else if (p[0] == '%' && p[1] == '%') {
+      p += 2;
+    } else if (p[0] == '%') {
+      for (p++; *p && strchr ("_-0^#123456789EO", *p); p++);
+      if (*p)
+        p++;
+      digits = TRUE;
+    } else {
+      digits = g_ascii_isdigit (*p);
+      p++;
+    }
+    if ((index && (prev_digits || prev_index)) || (prev_index && digits))
+      return TRUE;
+    prev_digits = digits;
+    prev_index = index;
+  }
+  return FALSE;
+}
+
 /**
  * dashcam_filename_format_validate:
  * @format: a filename-format value
  * @error: return location for a #GError
  *
  * Checks that @format holds `{index}` (which makes names unique), has no
- * path separator and no '..', and expands to a safe name.
+ * path separator and no '..', and expands to a safe name that
+ * dashcam_filename_format_match() recognises, index and all.
  *
  * Returns: %TRUE if @format can be used
  */
 gboolean
 dashcam_filename_format_validate (const gchar * format, GError ** error)
 {
+  static const guint64 samples[] = { 123456, G_GUINT64_CONSTANT (12345678901234) };
+  guint64 index = 0;
   gchar *name;
+  guint i;
 
   if (format == NULL || *format == '\0') {
     g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
@@ -323,8 +360,32 @@ dashcam_filename_format_validate (const gchar * format, GError ** error)
         "jumps back", format);
     return FALSE;
   }
-  name = dashcam_filename_format_expand (format, G_GINT64_CONSTANT (1795000000) * G_USEC_PER_SEC,
-      123456, error);
-  g_free (name);
-  return name != NULL;
+  if (index_touches_digits (format)) {
+    g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+        "\"%s\" puts a %% conversion or a digit right next to {index}: "
+        "the index could not be read back from a name (separate them, "
+        "e.g. with '-')", format);
+    return FALSE;
+  }
+  for (i = 0; i < G_N_ELEMENTS (samples); i++) {
+    name = dashcam_filename_format_expand (format,
+        G_GINT64_CONSTANT (1795000000) * G_USEC_PER_SEC, samples[i], error);
+    if (name == NULL)
+      return FALSE;
+    /* a segment whose record a damaged journal lost is adopted by its
+     * name: refuse what strftime writes in a way the name matcher does not
+     * read back (a stray modifier, "%O-", printed as is; digits next to
+     * {index}), with short and long indexes */
+    if (!dashcam_filename_format_match (format, name, &index)
+        || index != samples[i]) {
+      g_set_error (error, DASHCAM_ERROR, DASHCAM_ERROR_INVALID,
+          "\"%s\" gives names like \"%s\", which would not be recognised "
+          "as segments after a journal loss (check its %% conversions and "
+          "what is next to {index})", format, name);
+      g_free (name);
+      return FALSE;
+    }
+    g_free (name);
+  }
+  return TRUE;
 }

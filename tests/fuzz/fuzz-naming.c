@@ -7,14 +7,15 @@
 /* libFuzzer harness: the filename-format property (dashcamnaming.c).
  *
  * Input: 8 bytes of wall clock (microseconds), 8 bytes of segment index,
- * then the format (the seeds are the default and the formats of the README
- * and the tests).
+ * then the format, optionally followed by a newline and a file name (the
+ * seeds are the default and the formats of the README and the tests).
  *
  * Checked besides memory safety and UB: every name made is safe (one path
  * component, visible, no control characters, not a partial file name,
  * 200 bytes at most), and a format that passes validation makes different
- * names for different indexes at the same second: names are what keeps
- * one segment from overwriting another. */
+ * names for different indexes at the same second (names are what keeps
+ * one segment from overwriting another), and recognises each as its own,
+ * with its index (what adopts a segment the journal lost). */
 
 #include "fuzz-common.h"
 
@@ -39,9 +40,9 @@ expand (const gchar * format, gint64 wall, guint64 index)
 int
 LLVMFuzzerTestOneInput (const uint8_t * input, size_t size)
 {
-  gchar *format, *a, *b;
+  gchar *format, *other, *a, *b;
   gint64 wall;
-  guint64 index;
+  guint64 index, found = 0;
   GError *err = NULL;
   gboolean valid;
 
@@ -50,6 +51,11 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t size)
   memcpy (&wall, input, sizeof (wall));
   memcpy (&index, input + 8, sizeof (index));
   format = g_strndup ((const gchar *) input + 16, size - 16);
+  /* an optional file name found on disk after a newline */
+  if ((other = strchr (format, '\n'))) {
+    *other++ = '\0';
+    (void) dashcam_filename_format_match (format, other, &found);
+  }
 
   /* the name checks on any text */
   if (dashcam_name_is_safe (format))
@@ -62,7 +68,13 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t size)
   g_clear_error (&err);
 
   a = expand (format, wall, index);
-  if (valid && a) {
+  /* a segment the catalog lost is recognised by its name, index and all
+   * (with a clock between 1970 and 2100: years of four digits) */
+  if (valid && wall >= 0 && wall < G_GINT64_CONSTANT (4102444800000000)
+      && a) {
+    FUZZ_CHECK (dashcam_filename_format_match (format, a, &found)
+        && found == index, "\"%s\" gives \"%s\" for index %" G_GUINT64_FORMAT
+        ", not recognised as such", format, a, index);
     /* the next index at the same second gets another name */
     b = expand (format, wall, index + 1);
     FUZZ_CHECK (b == NULL || !g_str_equal (a, b),

@@ -324,6 +324,61 @@ GST_END_TEST;
 
 /* "@FILE": the offset is read from FILE at every call, so a test can make
  * the clock of a running pipeline jump */
+/* Found by fuzzing (tests/fuzz/corpus/naming/regress-*): formats that
+ * pass validation gave names that dashcam_filename_format_match(), which
+ * adopts segments a damaged journal lost, did not recognise or read with
+ * another index: the index next to a conversion or to another {index},
+ * and a stray modifier that strftime prints as is. They are refused now;
+ * every valid format reads back its own names. */
+GST_START_TEST (test_names_read_back)
+{
+  static const gchar *refused[] = { "%2S{index}_", "%S{index}.ts",
+    "%Y%m%d%H%M%S{index}.ts", "{index}%s.ts", "x1{index}.ts",
+    "H-%M-%S_{index}{index}", "H-%O-%S_{index}",
+  };
+  static const gchar *valid[] = { DASHCAM_DEFAULT_FILENAME_FORMAT,
+    "%F-{index}.ts", "cam-{index}-%Y-%m-%d_%H.%M.%S.ts", "%s.{index}.mts",
+    "100%%-{index}.ts", "%_H-{index}.ts",
+  };
+  static const guint64 indexes[] = { 0, 7, 999999, 1000000,
+    G_GUINT64_CONSTANT (123456789012345678)
+  };
+  GError *err = NULL;
+  guint i, j, k;
+
+  for (i = 0; i < G_N_ELEMENTS (refused); i++) {
+    fail_if (dashcam_filename_format_validate (refused[i], &err),
+        "\"%s\" accepted", refused[i]);
+    fail_unless (g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_INVALID));
+    fail_unless (strstr (err->message, refused[i]) != NULL, "%s",
+        err->message);
+    g_clear_error (&err);
+  }
+  for (i = 0; i < G_N_ELEMENTS (valid); i++) {
+    fail_unless (dashcam_filename_format_validate (valid[i], &err),
+        "\"%s\": %s", valid[i], err ? err->message : "");
+    for (j = 0; j < G_N_ELEMENTS (indexes); j++) {
+      for (k = 0; k < 4; k++) {
+        /* 1970, 2026 at 14:30:28, 2037, 2099 */
+        static const gint64 walls[] = { 0, G_GINT64_CONSTANT (1795012228),
+          G_GINT64_CONSTANT (2147483647), G_GINT64_CONSTANT (4102444799)
+        };
+        gchar *name = dashcam_filename_format_expand (valid[i],
+            walls[k] * G_USEC_PER_SEC, indexes[j], &err);
+        guint64 found = G_MAXUINT64;
+
+        g_assert_no_error (err);
+        fail_unless (dashcam_filename_format_match (valid[i], name, &found),
+            "\"%s\" does not recognise \"%s\"", valid[i], name);
+        fail_unless_equals_uint64 (found, indexes[j]);
+        g_free (name);
+      }
+    }
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_wall_clock_offset_file)
 {
   GError *err = NULL;
@@ -368,6 +423,7 @@ naming_suite (void)
   tcase_add_test (tc, test_strftime_slash_refused);
   tcase_add_test (tc, test_long_names_refused);
   tcase_add_test (tc, test_name_is_safe);
+  tcase_add_test (tc, test_names_read_back);
   tcase_add_test (tc, test_format_utc);
   tcase_add_test (tc, test_wall_clock_offset);
   tcase_add_test (tc, test_wall_clock_offset_file);
