@@ -89,6 +89,25 @@ LLVMFuzzerTestOneInput (const uint8_t * input, size_t size)
       id ? id : "(null)", fields[0] ? fields[0] : "");
   g_free (id);
 
+  /* messages show templates and streamids masked */
+  g_free (dashcam_streamid_mask (field (fields, 0, "")));
+  g_free (dashcam_streamid_mask (field (fields, 3, "")));
+
+  /* what srtuploadsink checks at start: then every session and upload
+   * gets its streamid (clock between 1970 and 2100) */
+  if (dashcam_device_id_validate (field (fields, 1, ""), NULL)
+      && dashcam_template_check (field (fields, 0, ""), field (fields, 1, ""),
+          allow_segment, NULL)) {
+    values.device = field (fields, 1, "");
+    values.start_us = wall >= 0 && wall < G_GINT64_CONSTANT (4102444800000000)
+        ? wall : 0;
+    values.segment = allow_segment ? TYPICAL_SEGMENT : NULL;
+    id = dashcam_template_expand (field (fields, 0, ""), &values, NULL);
+    FUZZ_CHECK (id != NULL, "\"%s\" passed the start checks but does not "
+        "expand", field (fields, 0, ""));
+    g_free (id);
+  }
+
   values.device = field (fields, 1, "");
   values.start_us = wall;
   values.segment = (input[0] & 2) ? field (fields, 2, "") : NULL;
