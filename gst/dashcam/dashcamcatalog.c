@@ -471,6 +471,21 @@ segment_for_record (DashcamCatalog * cat, const Record * rec, gboolean create)
   return seg;
 }
 
+/* Indexes grow by one per segment: one beyond this comes from a forged or
+ * damaged record (or name), and must not make the next index wrap around
+ * to 0, to the index, and the name, of a segment we have. */
+#define MAX_INDEX G_GUINT64_CONSTANT (999999999999999999)
+
+static void
+note_index (DashcamCatalog * cat, guint64 index)
+{
+  if (index > MAX_INDEX)
+    return;
+  if (!cat->have_index || index > cat->max_index)
+    cat->max_index = index;
+  cat->have_index = TRUE;
+}
+
 static void
 apply_segment_fields (DashcamCatalog * cat, DashcamSegment * seg,
     const Record * rec)
@@ -478,9 +493,7 @@ apply_segment_fields (DashcamCatalog * cat, DashcamSegment * seg,
   const gchar *run = g_hash_table_lookup (rec->fields, "run");
 
   seg->index = field_u64 (rec, "index", seg->index);
-  if (!cat->have_index || seg->index > cat->max_index)
-    cat->max_index = seg->index;
-  cat->have_index = TRUE;
+  note_index (cat, seg->index);
   if (run) {
     g_free (seg->run_id);
     seg->run_id = g_strdup (run);
@@ -558,11 +571,7 @@ apply_record (DashcamCatalog * cat, const Record * rec)
 static void
 apply_index_record (DashcamCatalog * cat, const Record * rec)
 {
-  guint64 max = field_u64 (rec, "max", 0);
-
-  if (!cat->have_index || max > cat->max_index)
-    cat->max_index = max;
-  cat->have_index = TRUE;
+  note_index (cat, field_u64 (rec, "max", 0));
 }
 
 /* Parses one line (without its newline) and applies it. */

@@ -729,6 +729,39 @@ GST_START_TEST (test_records_with_nul)
 
 GST_END_TEST;
 
+/* Found by fuzzing (tests/fuzz/corpus/catalog/regress-index-wraps): a
+ * record with a valid CRC and index=2^64-1 made the next index wrap
+ * around to 0, the index (and so the name) of the first segment. Indexes
+ * no recorder reaches by counting no longer move the next index. */
+GST_START_TEST (test_huge_index_does_not_wrap)
+{
+  gchar *dir = make_tmpdir ();
+  DashcamCatalog *cat;
+  gchar *line;
+
+  cat = open_catalog (dir);
+  add_segment (cat, "a.ts", 0);
+  add_segment (cat, "b.ts", 3);
+  dashcam_catalog_free (cat);
+
+  line = valid_line ("close name=c.ts index=18446744073709551615 size=10");
+  append_journal (dir, line);
+  g_free (line);
+  line = valid_line ("index max=18446744073709551615");
+  append_journal (dir, line);
+  g_free (line);
+
+  cat = open_catalog (dir);
+  fail_unless (dashcam_catalog_lookup (cat, "c.ts") != NULL);
+  fail_unless_equals_uint64 (dashcam_catalog_next_index (cat), 4);
+  dashcam_catalog_free (cat);
+
+  rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static void
 stat_journal (const gchar * dir, struct stat *st)
 {
@@ -874,6 +907,7 @@ catalog_suite (void)
   tcase_add_test (tc, test_damaged_journal);
   tcase_add_test (tc, test_foreign_lines);
   tcase_add_test (tc, test_records_with_nul);
+  tcase_add_test (tc, test_huge_index_does_not_wrap);
   tcase_add_test (tc, test_compaction);
   return s;
 }
