@@ -5,8 +5,8 @@
 # SECONDS (default 30) on a copy of its committed seed corpus. Exits
 # non-zero if any harness finds a crash, a leak, undefined behaviour, a
 # hang or a broken invariant, and prints the reproducer's path. Writes one
-# "PASS name" / "FAIL name" line per harness to build-fuzz/fuzz-results.txt
-# (scripts/test.sh counts them).
+# line per harness to build-fuzz/fuzz-results.json, in the form of meson's
+# testlog.json (scripts/test.sh counts them).
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]     harnesses: ts catalog recover
 #                                              template naming
