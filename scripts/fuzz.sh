@@ -5,8 +5,8 @@
 # SECONDS (default 30) on a copy of its committed seed corpus. Exits
 # non-zero if any harness finds a crash, a leak, undefined behaviour, a
 # hang or a broken invariant, and prints the reproducer's path. Writes one
-# "PASS name" / "FAIL name" line per harness to build-fuzz/fuzz-results.txt
-# (scripts/test.sh counts them).
+# line per harness to build-fuzz/fuzz-results.json, in the form of meson's
+# testlog.json (scripts/test.sh counts them).
 #
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]     harnesses: ts catalog recover
 #                                              template naming
@@ -44,7 +44,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build" fuzzers >/dev/null
 
-results=$build/fuzz-results.txt
+results=$build/fuzz-results.json
 : > "$results"
 scratch=$(mktemp -d "$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )/dashcam-fuzz-XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
@@ -66,7 +66,7 @@ for h in "${harnesses[@]}"; do
   repro=$(sed -n "s/.*Test unit written to //p" "$run/log" | tail -1)
   if [ "$rc" -eq 0 ] && [ -z "$repro" ]; then
     echo "fuzz: $h: ${execs:-?} inputs in ${seconds} s, nothing found"
-    echo "PASS fuzz/$h" >> "$results"
+    echo "{\"name\": \"fuzz/$h\", \"result\": \"OK\"}" >> "$results"
   else
     failed=1
     grep -E "ERROR|runtime error|invariant broken|SUMMARY|^    #[0-9] " \
@@ -74,7 +74,7 @@ for h in "${harnesses[@]}"; do
     echo "fuzz: $h: FAILED after ${execs:-?} inputs (exit $rc)," \
       "reproducer: ${repro:-none, see $run/log}" >&2
     echo "fuzz: replay with: $build/tests/fuzz/fuzz-$h ${repro:-FILE}" >&2
-    echo "FAIL fuzz/$h" >> "$results"
+    echo "{\"name\": \"fuzz/$h\", \"result\": \"FAIL\"}" >> "$results"
   fi
 done
 exit $failed
