@@ -18,63 +18,6 @@
 #define CAMERA "videotestsrc is-live=true pattern=ball num-buffers=%u ! " \
   "video/x-raw,width=320,height=240,framerate=30/1 ! "
 
-typedef struct
-{
-  GPid pid;
-  gchar *root;
-  guint port;
-} Ingest;
-
-/* Starts the reference receiver on a free port; NULL (and a SKIP) if it
- * is not built. */
-static Ingest *
-ingest_start (void)
-{
-  const gchar *bin = g_getenv ("DASHCAM_INGEST");
-  Ingest *ing;
-  gchar *argv[6];
-  gint out_fd;
-  GError *err = NULL;
-  GIOChannel *ch;
-  gchar *line = NULL;
-
-  if (bin == NULL || !g_file_test (bin, G_FILE_TEST_IS_EXECUTABLE)) {
-    g_printerr ("SKIP: no dashcam-ingest (DASHCAM_INGEST)\n");
-    return NULL;
-  }
-  ing = g_new0 (Ingest, 1);
-  ing->root = dc_make_tmpdir ();
-  argv[0] = (gchar *) bin;
-  argv[1] = (gchar *) "--port=0";
-  argv[2] = g_strdup_printf ("--root=%s", ing->root);
-  argv[3] = (gchar *) "--quiet";
-  argv[4] = NULL;
-  fail_unless (g_spawn_async_with_pipes (NULL, argv, NULL,
-          G_SPAWN_DEFAULT, NULL, NULL, &ing->pid, NULL, &out_fd, NULL, &err));
-  g_free (argv[2]);
-  ch = g_io_channel_unix_new (out_fd);
-  g_io_channel_read_line (ch, &line, NULL, NULL, NULL);
-  fail_unless (line && g_str_has_prefix (line, "listening on "), "%s", line);
-  ing->port = atoi (strrchr (line, ':') + 1);
-  g_free (line);
-  g_io_channel_unref (ch);
-  return ing;
-}
-
-static void
-ingest_stop (Ingest * ing)
-{
-  if (ing == NULL)
-    return;
-  kill (ing->pid, SIGTERM);
-  g_usleep (300 * 1000);
-  kill (ing->pid, SIGKILL);
-  g_spawn_close_pid (ing->pid);
-  dc_rm_rf (ing->root);
-  g_free (ing->root);
-  g_free (ing);
-}
-
 static gboolean
 have_all (void)
 {
@@ -95,12 +38,12 @@ assert_clean (DcRunResult * r)
 GST_START_TEST (test_records_and_streams)
 {
   gchar *dir = dc_make_tmpdir (), *desc, *live_dir;
-  Ingest *ing;
+  DcIngest *ing;
   DcRunResult *r;
   GPtrArray *segs, *live;
   guint i;
 
-  if (!have_all () || !(ing = ingest_start ()))
+  if (!have_all () || !(ing = dc_ingest_start ()))
     goto out;
   desc = g_strdup_printf (CAMERA "dashcambin location=%s "
       "uri=srt://127.0.0.1:%u device-id=car9 segment-duration=1000000000",
@@ -133,7 +76,7 @@ GST_START_TEST (test_records_and_streams)
   g_free (live_dir);
   dc_run_result_free (r);
   g_free (desc);
-  ingest_stop (ing);
+  dc_ingest_stop (ing);
 out:
   dc_rm_rf (dir);
   g_free (dir);

@@ -10,6 +10,7 @@
 
 #include "dashcamtestutil.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -428,4 +429,55 @@ void
 dc_umount (const gchar * dir)
 {
   umount2 (dir, MNT_DETACH);
+}
+
+/* Starts the reference receiver on a free port; NULL (and a SKIP line) if
+ * it is not built. */
+DcIngest *
+dc_ingest_start (void)
+{
+  const gchar *bin = g_getenv ("DASHCAM_INGEST");
+  DcIngest *ing;
+  gchar *argv[5];
+  gint out_fd;
+  GError *err = NULL;
+  GIOChannel *ch;
+  gchar *line = NULL;
+
+  if (bin == NULL || !g_file_test (bin, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_printerr ("SKIP: no dashcam-ingest (DASHCAM_INGEST)\n");
+    return NULL;
+  }
+  ing = g_new0 (DcIngest, 1);
+  ing->root = dc_make_tmpdir ();
+  argv[0] = (gchar *) bin;
+  argv[1] = (gchar *) "--port=0";
+  argv[2] = g_strdup_printf ("--root=%s", ing->root);
+  argv[3] = (gchar *) "--quiet";
+  argv[4] = NULL;
+  fail_unless (g_spawn_async_with_pipes (NULL, argv, NULL,
+          G_SPAWN_DEFAULT, NULL, NULL, &ing->pid, NULL, &out_fd, NULL, &err));
+  g_free (argv[2]);
+  ch = g_io_channel_unix_new (out_fd);
+  g_io_channel_read_line (ch, &line, NULL, NULL, NULL);
+  fail_unless (line && g_str_has_prefix (line, "listening on "), "%s", line);
+  ing->port = atoi (strrchr (line, ':') + 1);
+  g_free (line);
+  g_io_channel_unref (ch);
+  return ing;
+}
+
+/* Stops the receiver (SIGTERM, then SIGKILL) and removes what it wrote. */
+void
+dc_ingest_stop (DcIngest * ing)
+{
+  if (ing == NULL)
+    return;
+  kill (ing->pid, SIGTERM);
+  g_usleep (300 * 1000);
+  kill (ing->pid, SIGKILL);
+  g_spawn_close_pid (ing->pid);
+  dc_rm_rf (ing->root);
+  g_free (ing->root);
+  g_free (ing);
 }

@@ -47,6 +47,18 @@ GArray *dc_ffprobe_video_pts (const gchar * path);
 gdouble dc_ffprobe_video_duration (const gchar * path);
 
 guint64 dc_file_size (const gchar * path);
+/* The reference receiver (DASHCAM_INGEST) on a free port, recording into
+ * a temporary directory of its own. */
+typedef struct
+{
+  GPid pid;
+  gchar *root;
+  guint port;
+} DcIngest;
+
+DcIngest *dc_ingest_start (void);
+void dc_ingest_stop (DcIngest * ing);
+
 gboolean dc_mount_tmpfs (const gchar * dir, const gchar * size);
 void dc_umount (const gchar * dir);
 

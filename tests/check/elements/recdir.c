@@ -461,59 +461,6 @@ GST_END_TEST;
 
 /* ---- the upload path ---------------------------------------------------- */
 
-typedef struct
-{
-  GPid pid;
-  gchar *root;
-  guint port;
-} Ingest;
-
-static Ingest *
-ingest_start (void)
-{
-  const gchar *bin = g_getenv ("DASHCAM_INGEST");
-  Ingest *ing;
-  gchar *argv[5];
-  gint out_fd;
-  GError *err = NULL;
-  GIOChannel *ch;
-  gchar *line = NULL;
-
-  if (bin == NULL || !g_file_test (bin, G_FILE_TEST_IS_EXECUTABLE)) {
-    g_printerr ("SKIP: no dashcam-ingest (DASHCAM_INGEST)\n");
-    return NULL;
-  }
-  ing = g_new0 (Ingest, 1);
-  ing->root = dc_make_tmpdir ();
-  argv[0] = (gchar *) bin;
-  argv[1] = (gchar *) "--port=0";
-  argv[2] = g_strdup_printf ("--root=%s", ing->root);
-  argv[3] = (gchar *) "--quiet";
-  argv[4] = NULL;
-  fail_unless (g_spawn_async_with_pipes (NULL, argv, NULL,
-          G_SPAWN_DEFAULT, NULL, NULL, &ing->pid, NULL, &out_fd, NULL, &err));
-  g_free (argv[2]);
-  ch = g_io_channel_unix_new (out_fd);
-  g_io_channel_read_line (ch, &line, NULL, NULL, NULL);
-  fail_unless (line && g_str_has_prefix (line, "listening on "), "%s", line);
-  ing->port = atoi (strrchr (line, ':') + 1);
-  g_free (line);
-  g_io_channel_unref (ch);
-  return ing;
-}
-
-static void
-ingest_stop (Ingest * ing)
-{
-  kill (ing->pid, SIGTERM);
-  g_usleep (300 * 1000);
-  kill (ing->pid, SIGKILL);
-  g_spawn_close_pid (ing->pid);
-  dc_rm_rf (ing->root);
-  g_free (ing->root);
-  g_free (ing);
-}
-
 /* 3d. Upload: a backlog segment whose file is a link (symbolic or hard) to
  * a file outside is not sent (nor read), with a warning naming it; a real
  * one next to it is uploaded whole. */
@@ -524,12 +471,12 @@ GST_START_TEST (test_link_at_upload)
   gsize len, sent_len;
   DashcamCatalog *cat;
   DcRunResult *r;
-  Ingest *ing;
+  DcIngest *ing;
   Target *t;
   gint64 deadline;
 
   if (!have_tools () || !dc_have_elements ("srtuploadsink", NULL)
-      || !(ing = ingest_start ()))
+      || !(ing = dc_ingest_start ()))
     goto out;
   t = target_new ();
   cat = open_catalog (dir);
@@ -584,7 +531,7 @@ GST_START_TEST (test_link_at_upload)
   g_free (hard);
   g_free (data);
   target_check_and_free (t);
-  ingest_stop (ing);
+  dc_ingest_stop (ing);
 out:
   dc_rm_rf (dir);
   g_free (dir);
