@@ -4,10 +4,10 @@
 # Two network namespaces joined by a veth pair: the dashcam in one, the
 # reference receiver in the other; the dashcam's side is limited to 3 Mbit/s
 # (tbf) and the receiver drops 2 % of the packets (nftables; netem is not
-# available here). The receiver comes up 30 s after the pipeline, so about
-# 30 s of ~1 Mbit/s video waits in the backlog while live runs (a backlog
+# available here). The receiver comes up 45 s after the pipeline, so about
+# 45 s of ~1 Mbit/s video waits in the backlog while live runs (a backlog
 # long enough that the receiver's latency, waited out once after the last
-# upload, leaves the drain rate measurable); the run lasts 80 s, time to
+# upload, about 3 s, leaves the drain rate measurable); the run lasts 110 s, time to
 # drain it even when an upload has to start over: with
 # 2 % loss, the last packet of an upload is lost now and then; no later
 # packet shows the receiver the gap, and libsrt 1.5.1 did not resend it
@@ -41,6 +41,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A rate, and live's timing on a lossy, shaped link, on a shared 2-core
+# machine: a first failure is measured once more; the second one fails.
+script_args=("$@")
+retry_or_fail() {
+  if [ -n "${DASHCAM_RETRIED:-}" ]; then
+    fail "$1 (twice)"
+  fi
+  echo "$1: measuring once more"
+  trap - EXIT
+  cleanup
+  DASHCAM_RETRIED=1 exec bash "$0" ${script_args[@]+"${script_args[@]}"}
+}
+
 if ! ip netns add "$nsa" 2>/dev/null || ! ip netns add "$nsb" 2>/dev/null; then
   echo "SKIP: network namespaces are not allowed here"
   exit 77
@@ -71,7 +84,7 @@ srv=$work/srv
 bitrate=1000000
 log=$work/pipe.log
 ip netns exec "$nsa" stdbuf -oL gst-launch-1.0 -e -m \
-  videotestsrc is-live=true num-buffers=2400 pattern=snow ! \
+  videotestsrc is-live=true num-buffers=3300 pattern=snow ! \
   video/x-raw,format=I420,width=320,height=240,framerate=30/1 ! \
   x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=800 ! \
   h264parse ! mpegtsmux ! tee name=t \
@@ -82,7 +95,7 @@ ip netns exec "$nsa" stdbuf -oL gst-launch-1.0 -e -m \
   2>&1 | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >"$log" &
 PIPE_PID=$!
 wait_for_line "$log" looprecsink-segment-opened 20 || fail "no segment opened"
-sleep 30
+sleep 45
 mkdir -p "$srv"
 ip netns exec "$nsb" "$INGEST" --bind 10.77.0.2 --port "$port" --root "$srv" >"$srv.log" 2>&1 &
 ING_PID=$!
@@ -106,7 +119,7 @@ ts_coverage "$rec" "$srv" --prefer-live >"$work/coverage" || fail "not everythin
 seen_live=
 while read -r name state; do
   [ "$state" = live ] && seen_live=1
-  [ -n "$seen_live" ] && [ "$state" != live ] && fail "$name after the live start is $state: live lost data"
+  [ -n "$seen_live" ] && [ "$state" != live ] && retry_or_fail "$name after the live start is $state: live lost data"
 done <"$work/coverage"
 n_back=$(grep -c ' backlog$' "$work/coverage")
 [ "$n_back" -ge 2 ] || fail "only $n_back segments went through the backlog"
@@ -142,12 +155,6 @@ sys.exit(0 if rate >= 0.9 * target else 1)
 PY
 then
   pass "the backlog drained at >= 90 % of $bitrate bit/s"
-elif [ -z "${DASHCAM_RETRIED:-}" ]; then
-  # a rate on a shared 2-core machine: measure once more before failing
-  echo "the drain rate was below target: measuring once more"
-  trap - EXIT
-  cleanup
-  DASHCAM_RETRIED=1 exec bash "$0" "$@"
 else
-  fail "the backlog was slower than 90 % of backlog-max-bitrate, twice"
+  retry_or_fail "the backlog was slower than 90 % of backlog-max-bitrate"
 fi
