@@ -60,7 +60,7 @@ for h in "${harnesses[@]}"; do
   cp "$DASHCAM_TOP/tests/fuzz/corpus/$h/"* "$run/corpus/"
   rc=0
   "$build/tests/fuzz/fuzz-$h" -max_total_time="$seconds" -timeout=30 \
-    -print_final_stats=1 -artifact_prefix="$run/artifacts/" "$run/corpus" \
+    ${DASHCAM_FUZZ_SEED:+-seed="$DASHCAM_FUZZ_SEED"} -print_final_stats=1 -artifact_prefix="$run/artifacts/" "$run/corpus" \
     > "$run/log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$run/log" | tail -1)
   repro=$(sed -n "s/.*Test unit written to //p" "$run/log" | tail -1)
