@@ -1759,17 +1759,8 @@ uploader_thread (gpointer data)
 {
   GstSrtUploadSink *self = data;
   Backlog bl = { NULL, NULL, NULL, NULL, 0 };
-  GError *err = NULL;
 
-  bl.catalog = dashcam_catalog_open (self->cfg.backlog_location, &err);
-  if (bl.catalog == NULL) {
-    GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
-        ("Cannot read the recordings in \"%s\" (property "
-            "\"backlog-location\"): no backlog upload.",
-            self->cfg.backlog_location), ("%s", err->message));
-    g_clear_error (&err);
-    return NULL;
-  }
+  bl.catalog = g_steal_pointer (&self->backlog_catalog);
   bl.pending = g_ptr_array_new_with_free_func (g_free);
   bl.failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   bl.draining = g_ptr_array_new_with_free_func ((GDestroyNotify)
@@ -2028,10 +2019,24 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   self->sender = g_thread_new ("srtupload-live", sender_thread, self);
   if (self->cfg.backlog_location && self->cfg.backlog_policy !=
       DASHCAM_BACKLOG_POLICY_NONE) {
+    GError *err = NULL;
+
     dashcam_make_dir (self->cfg.backlog_location, DASHCAM_DEFAULT_FILE_MODE,
         NULL);
-    self->uploader = g_thread_new ("srtupload-backlog", uploader_thread,
-        self);
+    /* local and quick: a refused directory is reported by the state change
+     * itself, not by a thread that a short pipeline may outrun */
+    self->backlog_catalog = dashcam_catalog_open (self->cfg.backlog_location,
+        &err);
+    if (self->backlog_catalog == NULL) {
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+          ("Cannot read the recordings in \"%s\" (property "
+              "\"backlog-location\"): no backlog upload.",
+              self->cfg.backlog_location), ("%s", err->message));
+      g_clear_error (&err);
+    } else {
+      self->uploader = g_thread_new ("srtupload-backlog", uploader_thread,
+          self);
+    }
   }
   return TRUE;
 }

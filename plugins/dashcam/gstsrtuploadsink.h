@@ -128,6 +128,9 @@ struct _GstSrtUploadSink
 
   GThread *sender;
   GThread *uploader;
+  /* opened in start() so that a refused directory is reported before
+   * PLAYING; owned by the uploader thread from then on */
+  DashcamCatalog *backlog_catalog;
   /* cancelled in stop(): name lookups and connection attempts end */
   GCancellable *cancel;
 };

@@ -138,14 +138,24 @@ dc_run_pipeline (GstElement * pipeline, guint timeout_s)
   }
 
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  /* messages posted while stopping (a segment closed at stop) */
+  /* messages posted while stopping (a segment closed at stop, a thread's
+   * last warning) */
   while (gst_bus_have_pending (bus)) {
     GstMessage *msg = gst_bus_pop (bus);
 
     if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
-        && gst_message_get_structure (msg))
+        && gst_message_get_structure (msg)) {
       g_ptr_array_add (r->elements,
           gst_structure_copy (gst_message_get_structure (msg)));
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING) {
+      GError *err = NULL;
+      gchar *debug = NULL;
+
+      gst_message_parse_warning (msg, &err, &debug);
+      g_ptr_array_add (r->warnings, describe (err, debug));
+      g_clear_error (&err);
+      g_free (debug);
+    }
     gst_message_unref (msg);
   }
   gst_object_unref (bus);
