@@ -889,26 +889,19 @@ write_all (gint fd, const gchar * data, gsize len)
   return TRUE;
 }
 
-/* Appends one record: type, then key, value string pairs, NULL-terminated. */
+/* Appends @line (or, with %NULL, only ends a torn last line) under the
+ * journal's lock, synced, and reads it back. */
 static gboolean
-append_record (DashcamCatalog * cat, GError ** error, const gchar * type, ...)
+append_line (DashcamCatalog * cat, const gchar * line, GError ** error)
 {
-  gchar *line;
-  va_list args;
   gboolean ret = FALSE;
   struct stat st;
 
-  va_start (args, type);
-  line = build_line (type, args);
-  va_end (args);
-
   for (;;) {
     if (!follow_journal (cat, error))
-      goto out;
-    if (flock (cat->journal_fd, LOCK_EX) < 0) {
-      set_io_error (error, "lock journal", cat->journal_path);
-      goto out;
-    }
+      return FALSE;
+    if (flock (cat->journal_fd, LOCK_EX) < 0)
+      return set_io_error (error, "lock journal", cat->journal_path);
     if (journal_state (cat) == JOURNAL_CURRENT)
       break;
     flock (cat->journal_fd, LOCK_UN);
@@ -919,13 +912,14 @@ append_record (DashcamCatalog * cat, GError ** error, const gchar * type, ...)
     gchar last = '\n';
 
     if (pread (cat->journal_fd, &last, 1, st.st_size - 1) == 1 && last != '\n'
-        && !write_all (cat->journal_fd, "\n", 1)) {
+        && (!write_all (cat->journal_fd, "\n", 1)
+            || (line == NULL && fdatasync (cat->journal_fd) < 0))) {
       set_io_error (error, "write journal", cat->journal_path);
       goto unlock;
     }
   }
-  if (!write_all (cat->journal_fd, line, strlen (line))
-      || fdatasync (cat->journal_fd) < 0) {
+  if (line && (!write_all (cat->journal_fd, line, strlen (line))
+          || fdatasync (cat->journal_fd) < 0)) {
     set_io_error (error, "write journal", cat->journal_path);
     goto unlock;
   }
@@ -935,9 +929,41 @@ unlock:
   flock (cat->journal_fd, LOCK_UN);
   if (ret)
     ret = dashcam_catalog_refresh (cat, error);
-out:
+  return ret;
+}
+
+/* Appends one record: type, then key, value string pairs, NULL-terminated. */
+static gboolean
+append_record (DashcamCatalog * cat, GError ** error, const gchar * type, ...)
+{
+  gchar *line;
+  va_list args;
+  gboolean ret;
+
+  va_start (args, type);
+  line = build_line (type, args);
+  va_end (args);
+  ret = append_line (cat, line, error);
   g_free (line);
   return ret;
+}
+
+/**
+ * dashcam_catalog_end_torn_line:
+ * @cat: a #DashcamCatalog
+ * @error: return location for a #GError
+ *
+ * Ends a last line that a power cut left without its newline, and reads it:
+ * a record whole but for the newline counts from now on, rather than from
+ * whenever the next record is appended (after a recovery that did not see
+ * it). A writer calls this before looking at what the catalog lists.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+dashcam_catalog_end_torn_line (DashcamCatalog * cat, GError ** error)
+{
+  return append_line (cat, NULL, error);
 }
 
 /* ---------------------------------------------------------------------- */

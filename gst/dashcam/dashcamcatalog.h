@@ -79,6 +79,9 @@ gboolean dashcam_catalog_lock_recorder (DashcamCatalog * cat, GError ** error);
 
 gboolean dashcam_catalog_refresh (DashcamCatalog * cat, GError ** error);
 
+gboolean dashcam_catalog_end_torn_line (DashcamCatalog * cat,
+    GError ** error);
+
 gboolean dashcam_catalog_compact (DashcamCatalog * cat, GError ** error);
 
 GPtrArray *dashcam_catalog_list (DashcamCatalog * cat);

@@ -391,10 +391,16 @@ gboolean
 dashcam_recover_directory_full (DashcamCatalog * cat, const gchar * format,
     DashcamRecoverFunc func, gpointer user_data, GError ** error)
 {
-  GPtrArray *list = dashcam_catalog_list (cat);
-  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *list, *names;
   gboolean ret = TRUE;
   guint i;
+
+  /* a record the power cut left without its newline is read now, not by
+   * the first record appended below, behind this loop's back */
+  if (!dashcam_catalog_end_torn_line (cat, error))
+    return FALSE;
+  list = dashcam_catalog_list (cat);
+  names = g_ptr_array_new_with_free_func (g_free);
 
   /* the list is invalidated by every append: work on names */
   for (i = 0; i < list->len; i++)
