@@ -35,6 +35,24 @@ GstStructure *dc_find_message (DcRunResult * r, const gchar * name, guint nth);
 gboolean dc_errors_contain (DcRunResult * r, const gchar * text);
 gboolean dc_warnings_contain (DcRunResult * r, const gchar * text);
 
+/* The run reached EOS, with no error and in time (a macro: a failure
+ * names the test's line). */
+#define dc_assert_clean_run(r) G_STMT_START { \
+  DcRunResult *_r = (r); \
+  fail_unless (_r->errors->len == 0, "error: %s", _r->errors->len ? \
+      (gchar *) g_ptr_array_index (_r->errors, 0) : ""); \
+  fail_if (_r->timed_out, "pipeline did not finish"); \
+  fail_unless (_r->eos); \
+} G_STMT_END
+
+/* The file starts with a keyframe and decodes without an error. */
+#define dc_assert_segment_plays(path) G_STMT_START { \
+  const gchar *_p = (path); \
+  fail_unless (dc_ffprobe_starts_with_keyframe (_p), \
+      "%s does not start with a keyframe", _p); \
+  fail_unless (dc_ffmpeg_decodes (_p), "%s does not decode", _p); \
+} G_STMT_END
+
 GPtrArray *dc_list_files (const gchar * dir, const gchar * suffix);
 
 gchar *dc_make_ts (const gchar * dir, const gchar * name, guint frames,

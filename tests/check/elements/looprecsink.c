@@ -57,23 +57,6 @@ record (const gchar * dir, guint frames, guint key_int, const gchar * props)
   return record_chain (ENCODE_CHAIN, dir, frames, key_int, props);
 }
 
-static void
-assert_clean_run (DcRunResult * r)
-{
-  fail_unless (r->errors->len == 0, "error: %s",
-      r->errors->len ? (gchar *) g_ptr_array_index (r->errors, 0) : "");
-  fail_if (r->timed_out, "pipeline did not finish");
-  fail_unless (r->eos);
-}
-
-static void
-assert_segment_plays (const gchar * path)
-{
-  fail_unless (dc_ffprobe_starts_with_keyframe (path),
-      "%s does not start with a keyframe", path);
-  fail_unless (dc_ffmpeg_decodes (path), "%s does not decode", path);
-}
-
 /* Every frame of the input, once, in order, across the segments. */
 static void
 assert_frames_in_order (GPtrArray * segments, guint expected)
@@ -108,7 +91,7 @@ GST_START_TEST (test_keyframe_aligned_segments)
   if (!have_encoder ())
     goto out;
   r = record (dir, 600, 15, "max-size-time=4000000000");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   segs = dc_list_files (dir, ".ts");
   fail_unless_equals_int (segs->len, 5);
   fail_unless_equals_int (dc_count_messages (r, "looprecsink-segment-closed"),
@@ -122,7 +105,7 @@ GST_START_TEST (test_keyframe_aligned_segments)
         i);
     guint64 size, dur;
 
-    assert_segment_plays (path);
+    dc_assert_segment_plays (path);
     fail_unless (d > 4.0 - 0.5 - 0.001 && d < 4.0 + 0.5 + 0.001,
         "segment %u lasts %f s", i, d);
     fail_unless (gst_structure_get_uint64 (closed, "size", &size));
@@ -158,14 +141,14 @@ GST_START_TEST (test_raw_bytes_from_file)
   desc = g_strdup_printf ("filesrc location=%s blocksize=1000 ! looprecsink "
       "location=%s max-size-time=4000000000", src, out);
   r = dc_run_launch (desc, 60);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
 
   segs = dc_list_files (out, ".ts");
   fail_unless_equals_int (segs->len, 5);
   for (i = 0; i < segs->len; i++) {
     gdouble d = dc_ffprobe_video_duration (g_ptr_array_index (segs, i));
 
-    assert_segment_plays (g_ptr_array_index (segs, i));
+    dc_assert_segment_plays (g_ptr_array_index (segs, i));
     fail_unless (d > 3.5 - 0.001 && d < 4.5 + 0.001, "segment %u: %f s", i,
         d);
   }
@@ -208,14 +191,14 @@ record_requested_keyframes (const gchar * dir, const gchar * src_props,
       "max-size-time=%" G_GUINT64_FORMAT, src_props, frames, dir,
       (guint64) segment_s * GST_SECOND);
   r = dc_run_launch (desc, 60);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   segs = dc_list_files (dir, ".ts");
   fail_unless_equals_int (segs->len, expect_segments);
   durations = g_array_new (FALSE, FALSE, sizeof (gdouble));
   for (i = 0; i + 1 < segs->len; i++) {
     gdouble d = dc_ffprobe_video_duration (g_ptr_array_index (segs, i));
 
-    assert_segment_plays (g_ptr_array_index (segs, i));
+    dc_assert_segment_plays (g_ptr_array_index (segs, i));
     g_array_append_val (durations, d);
   }
   assert_frames_in_order (segs, frames);
@@ -309,7 +292,7 @@ assert_kept_newest (DcRunResult * r, const gchar * dir, guint expect_kept,
 
     fail_unless_equals_string (gst_structure_get_string (c, "location"),
         g_ptr_array_index (segs, i));
-    assert_segment_plays (g_ptr_array_index (segs, i));
+    dc_assert_segment_plays (g_ptr_array_index (segs, i));
   }
   g_ptr_array_unref (segs);
 }
@@ -329,7 +312,7 @@ GST_START_TEST (test_align_to_wall_clock)
       "key-int-max=300 ! h264parse ! mpegtsmux ! looprecsink location=%s "
       "max-size-time=2000000000 align-to-wall-clock=true", dir);
   r = dc_run_launch (desc, 60);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   opened = dc_count_messages (r, "looprecsink-segment-opened");
   fail_unless (opened >= 3, "%u segments in 9 s", opened);
   /* every segment after the first starts just after an even second */
@@ -362,7 +345,7 @@ GST_START_TEST (test_retention_max_files)
   if (!have_encoder ())
     goto out;
   r = record (dir, 300, 15, "max-size-time=1000000000 max-files=3");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless_equals_int (dc_count_messages (r, "looprecsink-segment-closed"),
       10);
   assert_kept_newest (r, dir, 3, "max-files");
@@ -388,7 +371,7 @@ GST_START_TEST (test_retention_max_total_bytes)
     goto out;
   /* learn the size of a segment first */
   r = record (dir, 60, 15, "max-size-time=1000000000");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (gst_structure_get_uint64 (dc_find_message (r,
               "looprecsink-segment-closed", 0), "size", &one));
   dc_run_result_free (r);
@@ -398,7 +381,7 @@ GST_START_TEST (test_retention_max_total_bytes)
   props = g_strdup_printf ("max-size-time=1000000000 max-total-bytes=%"
       G_GUINT64_FORMAT, limit);
   r = record (dir, 300, 15, props);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   segs = dc_list_files (dir, ".ts");
   for (i = 0; i < segs->len; i++)
     total += dc_file_size (g_ptr_array_index (segs, i));
@@ -439,7 +422,7 @@ GST_START_TEST (test_retention_min_free_bytes)
   /* ~270 KB/s of video for 20 s = 5.4 MB into 8 MB keeping 5 MB free */
   r = record_chain (NOISE_CHAIN, dir, 600, 15,
       "max-size-time=1000000000 min-free-bytes=5000000");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_count_messages (r, "looprecsink-segment-deleted") > 0);
   segs = dc_list_files (dir, ".ts");
   for (i = 0; i < segs->len; i++)
@@ -467,7 +450,7 @@ GST_START_TEST (test_disk_full_deletes_oldest)
   if (!have_encoder () || !dc_mount_tmpfs (dir, "3m"))
     goto out;
   r = record_chain (NOISE_CHAIN, dir, 600, 15, "max-size-time=1000000000");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   deleted = dc_count_messages (r, "looprecsink-segment-deleted");
   fail_unless (deleted > 0);
   for (i = 0; i < deleted; i++)
@@ -477,7 +460,7 @@ GST_START_TEST (test_disk_full_deletes_oldest)
   segs = dc_list_files (dir, ".ts");
   fail_unless (segs->len >= 2);
   for (i = 0; i < segs->len; i++)
-    assert_segment_plays (g_ptr_array_index (segs, i));
+    dc_assert_segment_plays (g_ptr_array_index (segs, i));
   fail_unless_equals_string (gst_structure_get_string (dc_find_message (r,
               "looprecsink-segment-closed",
               dc_count_messages (r, "looprecsink-segment-closed") - 1),
@@ -528,14 +511,14 @@ GST_START_TEST (test_disk_full_all_locked)
   gst_bus_set_sync_handler (bus, lock_all_on_open, sink, NULL);
 
   r = dc_run_pipeline (pipeline, 120);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, "Disk full"));
   fail_unless_equals_int (dc_count_messages (r, "looprecsink-segment-deleted"),
       0);
   segs = dc_list_files (dir, ".ts");
   fail_unless (segs->len >= 1);
   for (i = 0; i < segs->len; i++)
-    assert_segment_plays (g_ptr_array_index (segs, i));
+    dc_assert_segment_plays (g_ptr_array_index (segs, i));
   fail_unless_equals_int (dc_list_files (dir, ".part")->len, 0);
 
   g_ptr_array_unref (segs);
@@ -597,7 +580,7 @@ GST_START_TEST (test_lock_window)
   bus = gst_element_get_bus (pipeline);
   gst_bus_set_sync_handler (bus, lock_at_12s, &ctx, NULL);
   r = dc_run_pipeline (pipeline, 120);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (ctx.now >= 12 * SECOND_NS);
 
   /* the segments overlapping [now - 10, now + 5] are locked, no others:
@@ -690,7 +673,7 @@ GST_START_TEST (test_names_across_restarts)
     else
       g_unsetenv ("GST_DASHCAM_CLOCK_OFFSET");
     r = record (dir, 60, 15, "max-size-time=1000000000");
-    assert_clean_run (r);
+    dc_assert_clean_run (r);
     fail_unless_equals_int (dc_count_messages (r,
             "looprecsink-segment-closed"), 2);
     for (i = 0; i < 2; i++) {
@@ -840,7 +823,7 @@ GST_START_TEST (test_garbage_input)
   desc = g_strdup_printf ("filesrc location=%s ! looprecsink location=%s",
       garbage, out);
   r = dc_run_launch (desc, 60);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, "garbage"));
   fail_unless_equals_int (dc_list_files (out, ".ts")->len, 0);
   dc_run_result_free (r);
@@ -863,7 +846,7 @@ GST_START_TEST (test_garbage_input)
   desc = g_strdup_printf ("filesrc location=%s ! looprecsink location=%s "
       "max-size-time=4000000000", mixed, out);
   r = dc_run_launch (desc, 60);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, "garbage"));
   segs = dc_list_files (out, ".ts");
   fail_unless (segs->len >= 5);
@@ -905,7 +888,7 @@ GST_START_TEST (test_foreign_files)
   if (!have_encoder ())
     goto out;
   r = record (dir, 60, 15, "max-size-time=1000000000 max-files=5");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   fail_unless_equals_int (dc_list_files (dir, ".ts")->len, 2);
 
@@ -916,7 +899,7 @@ GST_START_TEST (test_foreign_files)
   fclose (f);
 
   r = record (dir, 60, 15, "max-size-time=1000000000 max-files=5");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, "notes.txt"));
   fail_unless (dc_warnings_contain (r, "other-000001.ts.part"));
   fail_unless (dc_warnings_contain (r, "corrupt"));
@@ -948,7 +931,7 @@ GST_START_TEST (test_eos_always_completes)
     DcRunResult *r = record (dir, 20 + run % 7, 5,
         "max-size-time=300000000 max-files=4");
 
-    assert_clean_run (r);
+    dc_assert_clean_run (r);
     fail_unless (dc_count_messages (r, "looprecsink-segment-closed") >= 1);
     fail_unless_equals_int (dc_list_files (dir, ".part")->len, 0);
     dc_run_result_free (r);

@@ -33,23 +33,6 @@ have_encoder (void)
       "mpegtsmux", NULL) && dc_have_ffmpeg ();
 }
 
-static void
-assert_clean_run (DcRunResult * r)
-{
-  fail_unless (r->errors->len == 0, "error: %s",
-      r->errors->len ? (gchar *) g_ptr_array_index (r->errors, 0) : "");
-  fail_if (r->timed_out, "pipeline did not finish");
-  fail_unless (r->eos);
-}
-
-static void
-assert_segment_plays (const gchar * path)
-{
-  fail_unless (dc_ffprobe_starts_with_keyframe (path),
-      "%s does not start with a keyframe", path);
-  fail_unless (dc_ffmpeg_decodes (path), "%s does not decode", path);
-}
-
 static guint64
 field_u64 (const GstStructure * s, const gchar * name)
 {
@@ -99,7 +82,7 @@ check_closed_segments (DcRunResult * r, const gchar * dir, guint64 min,
     fail_unless_equals_uint64 (seg->duration, dur);
     fail_unless_equals_string (seg->run_id, gst_structure_get_string (s,
             "run-id"));
-    assert_segment_plays (gst_structure_get_string (s, "location"));
+    dc_assert_segment_plays (gst_structure_get_string (s, "location"));
     prev_end = rt + dur;
     total += dur;
     g_free (name);
@@ -180,7 +163,7 @@ GST_START_TEST (test_concatenated_recordings)
   desc = g_strdup_printf ("filesrc location=%s ! "
       "looprecsink location=%s max-size-time=2000000000", both, dir);
   r = dc_run_launch (desc, 120);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
 
   n = check_closed_segments (r, dir, 2 * SECOND_NS - 5 * MSECOND_NS,
       2 * SECOND_NS + 5 * MSECOND_NS, 5 * MSECOND_NS, 20 * SECOND_NS);
@@ -289,7 +272,7 @@ GST_START_TEST (test_encoder_restart_live)
   thread = g_thread_new ("encoder", encoder_restarts, &ctx);
   r = dc_run_pipeline (pipeline, 120);
   g_thread_join (thread);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (ctx.pushed > 0);
 
   /* 3 x 2 s of video, plus the pauses between the encoder runs; running
@@ -491,7 +474,7 @@ GST_START_TEST (test_flushing_seek)
   fail_unless (seg_len <= cut - start);
   fail_unless (memcmp (seg + 2 * PKT, data + start + 2 * PKT,
           seg_len - 2 * PKT) == 0);
-  assert_segment_plays (gst_structure_get_string (s, "location"));
+  dc_assert_segment_plays (gst_structure_get_string (s, "location"));
   fail_unless (dc_ffprobe_video_frames (gst_structure_get_string (s,
               "location")) >= 90);
   g_free (seg);
@@ -502,7 +485,7 @@ GST_START_TEST (test_flushing_seek)
   seg = read_segment (s, &seg_len);
   fail_unless_equals_int (seg_len, 2 * PKT + len - key * PKT);
   fail_unless (memcmp (seg + 2 * PKT, data + key * PKT, len - key * PKT) == 0);
-  assert_segment_plays (gst_structure_get_string (s, "location"));
+  dc_assert_segment_plays (gst_structure_get_string (s, "location"));
   fail_unless_equals_int (dc_ffprobe_video_frames (gst_structure_get_string
           (s, "location")), 300 - 10 * 15);
   /* running time went on from the frames before the flush (3 s) */
@@ -633,7 +616,7 @@ GST_START_TEST (test_open_fails_no_inodes)
   desc = g_strdup_printf (ENCODE_CHAIN "looprecsink location=%s "
       "max-size-time=1000000000", 300, dir);
   r = dc_run_launch (desc, 120);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_if (dc_warnings_contain (r, "Disk full"));
   /* 10 s of video: 10 segments, every one complete */
   fail_unless_equals_int (dc_count_messages (r, "looprecsink-segment-closed"),
@@ -645,7 +628,7 @@ GST_START_TEST (test_open_fails_no_inodes)
   segs = dc_list_files (dir, ".ts");
   fail_unless (segs->len >= 2);
   for (i = 0; i < segs->len; i++) {
-    assert_segment_plays (g_ptr_array_index (segs, i));
+    dc_assert_segment_plays (g_ptr_array_index (segs, i));
     fail_unless_equals_int (dc_ffprobe_video_frames (g_ptr_array_index (segs,
                 i)), 30);
   }
@@ -723,7 +706,7 @@ GST_START_TEST (test_open_fails_next_not_torn)
   bus = gst_element_get_bus (pipeline);
   gst_bus_set_sync_handler (bus, lock_then_free, &ctx, NULL);
   r = dc_run_pipeline (pipeline, 120);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
 
   fail_unless (dc_warnings_contain (r, "Disk full"));
   fail_unless_equals_int (ctx.freed, 2);
@@ -738,7 +721,7 @@ GST_START_TEST (test_open_fails_next_not_torn)
 
     fail_unless_equals_string (gst_structure_get_string (s, "reason"),
         "split");
-    assert_segment_plays (path);
+    dc_assert_segment_plays (path);
     fail_unless_equals_int (dc_ffprobe_video_frames (path), 30);
     fail_unless_equals_uint64 (field_u64 (s, "size"), dc_file_size (path));
     fail_unless (field_u64 (s, "duration") >= SECOND_NS - MSECOND_NS);

@@ -83,15 +83,6 @@ record (const gchar * dir, const gchar * props)
   return r;
 }
 
-static void
-assert_clean_run (DcRunResult * r)
-{
-  fail_unless (r->errors->len == 0, "error: %s",
-      r->errors->len ? (gchar *) g_ptr_array_index (r->errors, 0) : "");
-  fail_if (r->timed_out, "pipeline did not finish");
-  fail_unless (r->eos);
-}
-
 static gchar *
 file_contents (const gchar * path, gsize * len)
 {
@@ -228,7 +219,7 @@ GST_START_TEST (test_links_at_recovery)
     goto out;
   t = target_new ();
   r = record (dir, NULL);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   segs = dc_list_files (dir, ".ts");
   fail_unless_equals_int (segs->len, 5);
@@ -249,7 +240,7 @@ GST_START_TEST (test_links_at_recovery)
   g_free (forged);
 
   r = record (dir, NULL);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, SEG ("900001") ".part"));
   fail_unless (dc_warnings_contain (r, first_name));
   fail_unless (dc_warnings_contain (r, SEG ("900002") ".ts"));
@@ -266,7 +257,7 @@ GST_START_TEST (test_links_at_recovery)
   fail_unless (is_link (dir, SEG ("900002") ".ts"));
   fail_unless_equals_int (count_segments (dir), 4 + 5);
   r = record (dir, NULL);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, first_name));
   dc_run_result_free (r);
   fail_unless_equals_int (count_segments (dir), 4 + 5 + 5);
@@ -297,7 +288,7 @@ GST_START_TEST (test_state_dir_link)
   if (!have_tools ())
     goto out;
   r = record (dir, NULL);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   /* the real catalog goes elsewhere, a link takes its place */
   dc_rm_rf (elsewhere);
@@ -316,7 +307,7 @@ GST_START_TEST (test_state_dir_link)
   }
 
   r = record (dir, "max-files=3");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, ".dashcam"));
   fail_unless (dc_warnings_contain (r, "symbolic link"));
   fail_unless_equals_int (dc_count_messages (r,
@@ -341,7 +332,7 @@ GST_START_TEST (test_state_dir_link)
     fail_unless_equals_int (g_unlink (inside), 0);
     fail_unless_equals_int (symlink (t->path, inside), 0);
     r = record (dir, "max-files=3");
-    assert_clean_run (r);
+    dc_assert_clean_run (r);
     fail_unless (dc_warnings_contain (r, ".dashcam"));
     fail_unless_equals_int (dc_count_messages (r,
             "looprecsink-segment-recovered"), 3);
@@ -418,7 +409,7 @@ GST_START_TEST (test_link_at_retention)
   bus = gst_element_get_bus (pipeline);
   gst_bus_set_sync_handler (bus, plant_on_close, &p, NULL);
   r = dc_run_pipeline (pipeline, 120);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (p.done);
   fail_unless (dc_warnings_contain (r, "symbolic link"));
   /* the other old segments went */
@@ -565,7 +556,7 @@ record_and_lock (const gchar * dir, gchar ** locked_name)
   gchar *journal, *data, *line, *lock;
   gsize len;
 
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   cat = open_catalog (dir);
   list = dashcam_catalog_list (cat);
@@ -696,7 +687,7 @@ damage_and_record (Damage how, guint seed)
   g_setenv ("GST_DASHCAM_CLOCK_OFFSET", "3600", TRUE);
   r = record (dir, "max-files=3");
   g_unsetenv ("GST_DASHCAM_CLOCK_OFFSET");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   check_directory (dir, locked_name, survived, r, before);
   dc_run_result_free (r);
 
@@ -780,7 +771,7 @@ GST_START_TEST (test_journal_deleted_while_recording)
   if (!have_tools ())
     goto out;
   r = record (dir, NULL);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   before = dc_list_files (dir, ".ts");
 
@@ -794,7 +785,7 @@ GST_START_TEST (test_journal_deleted_while_recording)
   g_setenv ("GST_DASHCAM_CLOCK_OFFSET", "3600", TRUE);
   r = dc_run_pipeline (pipeline, 120);
   g_unsetenv ("GST_DASHCAM_CLOCK_OFFSET");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (p.done);
   check_directory (dir, NULL, FALSE, r, before);
   /* all 5 segments of the first run went, by retention */
@@ -835,14 +826,14 @@ GST_START_TEST (test_existing_name_not_replaced)
   if (!have_tools ())
     goto out;
   r = record (dir, "filename-format={index}.ts");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   data = file_contents (first, &len);
   fail_unless_equals_int (g_unlink (journal), 0);
   fail_unless (g_file_set_contents (junk, "not video", -1, NULL));
 
   r = record (dir, "filename-format={index}.ts");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless (dc_warnings_contain (r, "000005.ts"));
   fail_unless_equals_int (dc_count_messages (r,
           "looprecsink-segment-recovered"), 5);
@@ -916,7 +907,7 @@ GST_START_TEST (test_file_mode)
     goto out;
   umask (0);
   r = record (dir, NULL);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   check_modes (dir, 0640, 0750);
 
@@ -943,7 +934,7 @@ GST_START_TEST (test_file_mode)
   fail_unless_equals_int (g_chmod (part, 0666), 0);
   fail_unless_equals_int (g_chmod (lost, 0666), 0);
   r = record (dir, NULL);
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   fail_unless_equals_int (dc_count_messages (r,
           "looprecsink-segment-recovered"), 2);
   dc_run_result_free (r);
@@ -952,7 +943,7 @@ GST_START_TEST (test_file_mode)
   check_modes (dir, 0640, 0750);
 
   r = record (dir2, "file-mode=0600");
-  assert_clean_run (r);
+  dc_assert_clean_run (r);
   dc_run_result_free (r);
   check_modes (dir2, 0600, 0700);
 
