@@ -429,6 +429,34 @@ dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms)
       + PLAYOUT_MARGIN_MS) * 1000;
 }
 
+/* libsrt declares a silent peer broken only after its expiry timer fired
+ * more than 16 times (and the peer idle timeout passed), at least 300 ms
+ * apart and more on a longer round trip: ~5.1 s after the last packet
+ * from a SIGKILLed receiver on 127.0.0.1, whatever SRTO_PEERIDLETIMEO. A
+ * live peer sends a keepalive every second. */
+#define SILENCE_EXPIRIES 17
+#define SILENCE_EXPIRY_MIN_MS 300
+#define SILENCE_MARGIN_MS 1000
+
+/**
+ * dashcam_srt_silence_detect_us:
+ * @rtt_ms: the round-trip time
+ *
+ * How long libsrt takes, at most, to report a connection broken once the
+ * peer went silent (killed, unplugged): a link that is not broken this
+ * long after a moment had a live peer at that moment. libsrt counts no
+ * keepalive in its statistics; this is what a sender can tell of an idle
+ * peer.
+ *
+ * Returns: microseconds
+ */
+gint64
+dashcam_srt_silence_detect_us (gdouble rtt_ms)
+{
+  return ((gint64) SILENCE_EXPIRIES * MAX (SILENCE_EXPIRY_MIN_MS,
+          (gint64) (4 * MAX (rtt_ms, 0.0))) + SILENCE_MARGIN_MS) * 1000;
+}
+
 void
 dashcam_srt_link_close (DashcamSrtLink * link)
 {

@@ -100,6 +100,7 @@ void dashcam_srt_link_get_stats (DashcamSrtLink * link,
 gint dashcam_srt_link_get_peer_latency (DashcamSrtLink * link);
 gint64 dashcam_srt_link_get_unacked (DashcamSrtLink * link);
 gint64 dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms);
+gint64 dashcam_srt_silence_detect_us (gdouble rtt_ms);
 void dashcam_srt_link_close (DashcamSrtLink * link);
 
 G_END_DECLS

@@ -821,6 +821,7 @@ link_down (GstSrtUploadSink * self, DashcamSrtReason reason,
   g_mutex_lock (&self->lock);
   dashcam_gap_list_open (&self->gaps, self->confirmed);
   flush_queue (self);
+  self->live_up_us = self->live_ack_us = 0;
   g_mutex_unlock (&self->lock);
   set_link_state (self, LINK_DOWN, reason,
       dashcam_srt_reason_to_string (reason), streamid, NULL);
@@ -1016,6 +1017,8 @@ poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
   played = dashcam_ack_tracker_played (acks, p->alive_us -
       dashcam_srt_playout_wait_us (p->peer_latency_ms, st.rtt_ms));
   p->dropped = st.packets_dropped;
+  if (ack_arrived)
+    self->live_ack_us = p->alive_us;
   self->live_stats = st;
   if (GST_CLOCK_TIME_IS_VALID (played))
     self->confirmed = played;
@@ -1117,6 +1120,8 @@ sender_thread (gpointer data)
       GST_DEBUG_OBJECT (self, "receiver latency %d ms",
           progress.peer_latency_ms);
       self->live_latency_ms = progress.peer_latency_ms;
+      self->live_up_us = progress.connected_us;
+      self->live_ack_us = 0;
       if (self->hold && !self->need_start) {
         /* the held first session goes out now, from its first keyframe;
          * the state is up before the lock is released so that the
@@ -1206,6 +1211,7 @@ sender_thread (gpointer data)
     g_mutex_lock (&self->lock);
   }
   self->state = LINK_DOWN;
+  self->live_up_us = 0;
   /* after EOS the receiver still delivers the last latency's worth of
    * acknowledged packets: do not cut it short (a draining receiver gets
    * them even when the wait for tail_played ran out) */
@@ -1232,9 +1238,12 @@ typedef struct
   gchar *name;
   guint64 size;
   gint64 deadline_us;
+  gint64 connected_us;
   gint64 last_send_us;          /* when the last packet went to libsrt */
   gint peer_latency_ms;         /* the receiver's TSBPD delay */
   gboolean acked;               /* every byte acknowledged */
+  /* ACKs counted at the first look after the playout time, -1 before */
+  gint64 acks_after;
 } Draining;
 
 typedef struct
@@ -1563,6 +1572,36 @@ upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
   post_backlog (self, name, "done", size, 1.0, NULL);
 }
 
+/* Whether the receiver of @d was surely alive at @playout_us, after it
+ * played the last packet out: a receiver killed before (SIGKILL, a power
+ * cut) loses what its libsrt still held, acknowledged or not. Evidence is
+ * an ACK that arrived after @playout_us, on this connection or on a live
+ * session to the same server that was up before this upload connected (a
+ * restarted server would have broken it); an idle receiver sends no ACK,
+ * only keepalives that libsrt does not count, so otherwise the connection
+ * must still be unbroken when libsrt would have noticed a peer that went
+ * silent before @playout_us. Backlog thread. */
+static gboolean
+receiver_was_alive (GstSrtUploadSink * self, Draining * d,
+    const DashcamSrtStats * st, gint64 playout_us, gint64 now)
+{
+  gboolean alive;
+
+  if (d->acks_after < 0) {
+    /* the first look after the playout time */
+    d->acks_after = (gint64) st->acks_received;
+  } else if ((gint64) st->acks_received > d->acks_after) {
+    return TRUE;
+  }
+  g_mutex_lock (&self->lock);
+  alive = self->backlog_is_live_server && self->live_up_us > 0
+      && self->live_up_us <= d->connected_us
+      && self->live_ack_us >= playout_us;
+  g_mutex_unlock (&self->lock);
+  return alive || now >= playout_us + dashcam_srt_silence_detect_us
+      (st->rtt_ms);
+}
+
 /* Finishes the uploads that the receiver has played out entirely; fails
  * those that broke, dropped a packet or took too long. Backlog thread.
  *
@@ -1570,8 +1609,8 @@ upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
  * holds it until its playout time (send time + the negotiated latency),
  * and a server that stops reading when the connection closes (SRS does)
  * never gets what was still held. So the connection stays open until the
- * last packet's playout time has passed, and only then is the segment
- * done. */
+ * last packet's playout time has passed and the receiver is known to have
+ * lived that long, and only then is the segment done. */
 static void
 poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
 {
@@ -1581,6 +1620,7 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
   while (i < bl->draining->len) {
     Draining *d = g_ptr_array_index (bl->draining, i);
     DashcamSrtStats st;
+    gint64 playout_us;
 
     dashcam_srt_link_get_stats (d->link, &st);
     if (st.packets_dropped > 0 || st.broken) {
@@ -1595,11 +1635,14 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
                   st.rtt_ms) - now) / 1000);
       d->acked = TRUE;
     }
-    if (d->acked && now >= d->last_send_us +
-        dashcam_srt_playout_wait_us (d->peer_latency_ms, st.rtt_ms)) {
+    playout_us = d->last_send_us + dashcam_srt_playout_wait_us
+        (d->peer_latency_ms, st.rtt_ms);
+    if (d->acked && now >= playout_us
+        && receiver_was_alive (self, d, &st, playout_us, now)) {
       upload_done (self, bl, d->name, d->size);
       g_ptr_array_remove_index (bl->draining, i);
-    } else if (stopping || now > d->deadline_us) {
+    } else if (stopping || now > MAX (d->deadline_us, playout_us +
+            dashcam_srt_silence_detect_us (st.rtt_ms) + G_USEC_PER_SEC)) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
       g_ptr_array_remove_index (bl->draining, i);
     } else {
@@ -1631,7 +1674,7 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   gboolean ok = FALSE;
   Draining *d;
   guint64 size;
-  gint64 oldest_us = 0;
+  gint64 oldest_us = 0, connected_us;
   gboolean overlap;
   gint fd;
 
@@ -1666,6 +1709,7 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   post_backlog (self, name, "started", size, 0.0, NULL);
   config.streamid = streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
+  connected_us = g_get_monotonic_time ();
   overlap = bl->draining->len > 0;
   if (!overlap && bl->probe)
     bl->evidence = link ? bl->evidence + 1 : 0;
@@ -1713,6 +1757,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   d->link = g_steal_pointer (&link);
   d->name = g_strdup (name);
   d->size = size;
+  d->connected_us = connected_us;
+  d->acks_after = -1;
   d->last_send_us = g_get_monotonic_time ();
   d->peer_latency_ms = dashcam_srt_link_get_peer_latency (d->link);
   if (d->peer_latency_ms < 0)
@@ -1890,6 +1936,9 @@ validate_settings (GstSrtUploadSink * self)
    * late packets still acknowledges them, and the segment would count as
    * uploaded with holes. No drop, and room for queues on a slow link. */
   self->backlog_config.reliable = TRUE;
+  self->backlog_is_live_server = self->backlog_config.port ==
+      self->live_config.port && g_str_equal (self->backlog_host,
+      self->live_host);
   self->live_config.receive_poll_ms = LIVE_RECEIVE_POLL_MS;
   self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
       (gint) CLAMP (self->cfg.link_timeout / GST_MSECOND +
@@ -2005,6 +2054,7 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   self->all_confirmed = FALSE;
   self->tail_played = FALSE;
   self->live_latency_ms = self->live_config.latency_ms;
+  self->live_up_us = self->live_ack_us = 0;
   self->congested_us = 0;
   self->live_dropped_bytes = 0;
   self->n_pending = self->n_uploaded = 0;
