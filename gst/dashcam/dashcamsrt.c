@@ -436,7 +436,7 @@ dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms)
  * live peer sends a keepalive every second. */
 #define SILENCE_EXPIRIES 17
 #define SILENCE_EXPIRY_MIN_MS 300
-#define SILENCE_MARGIN_MS 1000
+#define SILENCE_MARGIN_MS 500
 
 /**
  * dashcam_srt_silence_detect_us:

@@ -1252,6 +1252,11 @@ typedef struct
   GPtrArray *pending;           /* names, oldest (or locked) first */
   GHashTable *failed;           /* names whose last attempt failed */
   GPtrArray *draining;          /* Draining */
+  /* Draining, closed at their playout time without evidence that the
+   * receiver lived that long, because a receiver that may take one caller
+   * at a time had to be left free for the next upload: done once the next
+   * connection to it is accepted, failed if it is refused */
+  GPtrArray *unconfirmed;
   /* A receiver that takes one caller at a time refuses (or never
    * answers) a second connection while one is open, and accepts it once
    * alone. A refusal while another is open makes the next attempt wait
@@ -1431,6 +1436,20 @@ live_has_room (GstSrtUploadSink * self)
 
 static void poll_draining (GstSrtUploadSink * self, Backlog * bl,
     gboolean stopping);
+static gboolean is_draining (Backlog * bl, const gchar * name);
+
+/* Segments wait that are not being sent or drained. */
+static gboolean
+others_pending (Backlog * bl)
+{
+  guint i;
+
+  for (i = 0; i < bl->pending->len; i++) {
+    if (!is_draining (bl, g_ptr_array_index (bl->pending, i)))
+      return TRUE;
+  }
+  return FALSE;
+}
 
 /* How long a backlog packet may stay unacknowledged (see
  * BACKLOG_LATENCY_MARGIN_MS). */
@@ -1539,6 +1558,12 @@ is_draining (Backlog * bl, const gchar * name)
     if (g_str_equal (d->name, name))
       return TRUE;
   }
+  for (i = 0; i < bl->unconfirmed->len; i++) {
+    Draining *d = g_ptr_array_index (bl->unconfirmed, i);
+
+    if (g_str_equal (d->name, name))
+      return TRUE;
+  }
   return FALSE;
 }
 
@@ -1641,6 +1666,13 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
         && receiver_was_alive (self, d, &st, playout_us, now)) {
       upload_done (self, bl, d->name, d->size);
       g_ptr_array_remove_index (bl->draining, i);
+    } else if (d->acked && now >= playout_us && (bl->one_at_a_time
+            || bl->probe) && !stopping && others_pending (bl)) {
+      /* a one-caller receiver accepts the next upload only once this
+       * connection is closed: the evidence is that it answers it */
+      g_clear_pointer (&d->link, dashcam_srt_link_close);
+      g_ptr_array_add (bl->unconfirmed, g_ptr_array_steal_index
+          (bl->draining, i));
     } else if (stopping || now > MAX (d->deadline_us, playout_us +
             dashcam_srt_silence_detect_us (st.rtt_ms) + G_USEC_PER_SEC)) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
@@ -1649,6 +1681,27 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
       i++;
     }
   }
+}
+
+/* The uploads closed at their playout time for a one-caller receiver
+ * (see Backlog): done when it answered a connection attempt after them
+ * (@alive: accepted or refused it), else to be sent again. Backlog
+ * thread. */
+static void
+settle_unconfirmed (GstSrtUploadSink * self, Backlog * bl, gboolean alive,
+    DashcamSrtReason reason)
+{
+  guint i;
+
+  for (i = 0; i < bl->unconfirmed->len; i++) {
+    Draining *d = g_ptr_array_index (bl->unconfirmed, i);
+
+    if (alive)
+      upload_done (self, bl, d->name, d->size);
+    else
+      upload_failed (self, bl, d->name, d->size, reason);
+  }
+  g_ptr_array_set_size (bl->unconfirmed, 0);
 }
 
 static gchar *
@@ -1726,6 +1779,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
     post_backlog (self, name, "failed", size, 0.0, "one-at-a-time");
     goto out;
   }
+  settle_unconfirmed (self, bl, link != NULL || reason ==
+      DASHCAM_SRT_REJECTED || reason == DASHCAM_SRT_BAD_PASSPHRASE, reason);
   if (link == NULL) {
     GST_INFO_OBJECT (self, "backlog connect failed: %s", detail);
     upload_failed (self, bl, name, size, reason);
@@ -1811,6 +1866,8 @@ uploader_thread (gpointer data)
   bl.failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   bl.draining = g_ptr_array_new_with_free_func ((GDestroyNotify)
       draining_free);
+  bl.unconfirmed = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      draining_free);
 
   g_mutex_lock (&self->lock);
   while (self->running) {
@@ -1825,13 +1882,17 @@ uploader_thread (gpointer data)
       next = next_upload (&bl);
     if (next)
       upload_segment (self, &bl, next);
+    else if (bl.unconfirmed->len > 0 && !others_pending (&bl))
+      /* nothing follows that could show the receiver alive */
+      settle_unconfirmed (self, &bl, FALSE, DASHCAM_SRT_TIMEOUT);
     update_pending_stats (self, &bl);
     g_mutex_lock (&self->lock);
     /* go on at once while there is work; failures wait for the next round */
     if (next == NULL) {
       if (!serial)
         g_hash_table_remove_all (bl.failed);
-      wait_locked (self, bl.draining->len > 0 ? 20 * 1000 : BACKLOG_POLL_US);
+      wait_locked (self, bl.draining->len > 0 || bl.unconfirmed->len > 0 ?
+          20 * 1000 : BACKLOG_POLL_US);
     }
     g_free (next);
   }
@@ -1839,10 +1900,12 @@ uploader_thread (gpointer data)
 
   /* unconfirmed uploads stay pending for the next run */
   poll_draining (self, &bl, TRUE);
+  settle_unconfirmed (self, &bl, FALSE, DASHCAM_SRT_TIMEOUT);
   /* last word: mark what was streamed live before stopping */
   evaluate_backlog (self, &bl);
 
   g_ptr_array_unref (bl.draining);
+  g_ptr_array_unref (bl.unconfirmed);
   g_hash_table_unref (bl.failed);
   g_ptr_array_unref (bl.pending);
   dashcam_catalog_free (bl.catalog);
