@@ -82,6 +82,8 @@ configure (SRTSOCKET s, const DashcamSrtConfig * c)
     ok &= set_int (s, SRTO_CONNTIMEO, c->connect_timeout_ms);
   if (c->send_timeout_ms > 0)
     ok &= set_int (s, SRTO_SNDTIMEO, c->send_timeout_ms);
+  if (c->send_buffer_bytes > 0)
+    ok &= set_int (s, SRTO_SNDBUF, c->send_buffer_bytes);
   if (c->max_bw > 0)
     ok &= srt_setsockflag (s, SRTO_MAXBW, &c->max_bw,
         sizeof (c->max_bw)) != SRT_ERROR;

@@ -41,6 +41,7 @@ const gchar *dashcam_srt_reason_to_string (DashcamSrtReason reason);
  * @idle_timeout_ms: SRTO_PEERIDLETIMEO: a silent peer is gone after this
  * @connect_timeout_ms: SRTO_CONNTIMEO
  * @send_timeout_ms: SRTO_SNDTIMEO: the longest a send may block
+ * @send_buffer_bytes: SRTO_SNDBUF (0 = libsrt default, 8192 packets)
  * @max_bw: SRTO_MAXBW in bytes per second (0 = libsrt default)
  * @reliable: turn too-late packet drop off (SRTO_TLPKTDROP), for data that
  *   must arrive whole rather than in time
@@ -62,6 +63,7 @@ typedef struct
   gint idle_timeout_ms;
   gint connect_timeout_ms;
   gint send_timeout_ms;
+  gint send_buffer_bytes;
   gint64 max_bw;
   gboolean reliable;
   gint receive_poll_ms;

@@ -1948,6 +1948,15 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
     config->latency_ms = atoi (v);
   if ((v = g_hash_table_lookup (parsed->params, "pbkeylen")))
     config->pbkeylen = atoi (v);
+  if ((v = g_hash_table_lookup (parsed->params, "sndbuf"))) {
+    gchar *end = NULL;
+    gint64 bytes = g_ascii_strtoll (v, &end, 10);
+
+    /* at least a few packets; libsrt counts it in packets of 1472 bytes */
+    if (end == v || *end != '\0' || bytes < 16 * 1500 || bytes > G_MAXINT)
+      goto bad_sndbuf;
+    config->send_buffer_bytes = bytes;
+  }
   v = g_hash_table_lookup (parsed->params, "passphrase");
   *passphrase = g_strdup (v ? v : self->cfg.passphrase);
   config->passphrase = *passphrase;
@@ -1974,6 +1983,16 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
   }
   dashcam_srt_uri_free (parsed);
   return TRUE;
+
+  /* ERRORS */
+bad_sndbuf:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"%s\": sndbuf in its query must be a number of "
+            "bytes from 24000 on, not \"%s\".", property, v), (NULL));
+    dashcam_srt_uri_free (parsed);
+    return FALSE;
+  }
 }
 
 static gboolean
