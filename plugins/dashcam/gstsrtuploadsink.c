@@ -34,7 +34,9 @@
  * none dropped, and the receiver's latency has passed since the last
  * packet (an acknowledged packet waits that long in the receiver's libsrt
  * before the server reads it; a server that stops reading at a disconnect
- * would lose it); an interrupted upload is retried from the start.
+ * would lose it) and the receiver is known to have lived that long (one
+ * killed before loses what its libsrt held); an interrupted upload is
+ * retried from the start.
  *
  * ## Example launch line
  * |[
