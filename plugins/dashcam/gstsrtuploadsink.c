@@ -261,7 +261,8 @@ gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_URI,
       g_param_spec_string ("uri", "URI",
           "Live server, srt://host:port (query parameters latency, "
-          "passphrase, pbkeylen and streamid are accepted, as by srtsink)",
+          "passphrase, pbkeylen and streamid are accepted, as by srtsink, "
+          "and sndbuf, libsrt's send buffer in bytes)",
           DEFAULT_URI, PARAM_FLAGS_READY));
   g_object_class_install_property (gobject_class, PROP_BACKLOG_URI,
       g_param_spec_string ("backlog-uri", "Backlog URI",
