@@ -1679,6 +1679,13 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
     } else if (stopping || now > MAX (d->deadline_us, playout_us +
             dashcam_srt_silence_detect_us (st.rtt_ms) + G_USEC_PER_SEC)) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
+      /* sent whole to a receiver that is there: most often its last packet
+       * was lost, which nothing after it shows the receiver and libsrt
+       * does not resend. Not a server to spare: it goes again in its
+       * turn (oldest first), not after the rest of the backlog, which a
+       * short run may not outlast */
+      if (!stopping)
+        g_hash_table_remove (bl->failed, d->name);
       g_ptr_array_remove_index (bl->draining, i);
     } else {
       i++;
