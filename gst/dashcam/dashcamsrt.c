@@ -82,6 +82,8 @@ configure (SRTSOCKET s, const DashcamSrtConfig * c)
     ok &= set_int (s, SRTO_CONNTIMEO, c->connect_timeout_ms);
   if (c->send_timeout_ms > 0)
     ok &= set_int (s, SRTO_SNDTIMEO, c->send_timeout_ms);
+  if (c->send_buffer_bytes > 0)
+    ok &= set_int (s, SRTO_SNDBUF, c->send_buffer_bytes);
   if (c->max_bw > 0)
     ok &= srt_setsockflag (s, SRTO_MAXBW, &c->max_bw,
         sizeof (c->max_bw)) != SRT_ERROR;
@@ -427,6 +429,34 @@ dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms)
 {
   return ((gint64) MAX (peer_latency_ms, 0) + (gint64) MAX (rtt_ms, 0.0)
       + PLAYOUT_MARGIN_MS) * 1000;
+}
+
+/* libsrt declares a silent peer broken only after its expiry timer fired
+ * more than 16 times (and the peer idle timeout passed), at least 300 ms
+ * apart and more on a longer round trip: ~5.1 s after the last packet
+ * from a SIGKILLed receiver on 127.0.0.1, whatever SRTO_PEERIDLETIMEO. A
+ * live peer sends a keepalive every second. */
+#define SILENCE_EXPIRIES 17
+#define SILENCE_EXPIRY_MIN_MS 300
+#define SILENCE_MARGIN_MS 500
+
+/**
+ * dashcam_srt_silence_detect_us:
+ * @rtt_ms: the round-trip time
+ *
+ * How long libsrt takes, at most, to report a connection broken once the
+ * peer went silent (killed, unplugged): a link that is not broken this
+ * long after a moment had a live peer at that moment. libsrt counts no
+ * keepalive in its statistics; this is what a sender can tell of an idle
+ * peer.
+ *
+ * Returns: microseconds
+ */
+gint64
+dashcam_srt_silence_detect_us (gdouble rtt_ms)
+{
+  return ((gint64) SILENCE_EXPIRIES * MAX (SILENCE_EXPIRY_MIN_MS,
+          (gint64) (4 * MAX (rtt_ms, 0.0))) + SILENCE_MARGIN_MS) * 1000;
 }
 
 void

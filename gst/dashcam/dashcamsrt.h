@@ -41,6 +41,7 @@ const gchar *dashcam_srt_reason_to_string (DashcamSrtReason reason);
  * @idle_timeout_ms: SRTO_PEERIDLETIMEO: a silent peer is gone after this
  * @connect_timeout_ms: SRTO_CONNTIMEO
  * @send_timeout_ms: SRTO_SNDTIMEO: the longest a send may block
+ * @send_buffer_bytes: SRTO_SNDBUF (0 = libsrt default, 8192 packets)
  * @max_bw: SRTO_MAXBW in bytes per second (0 = libsrt default)
  * @reliable: turn too-late packet drop off (SRTO_TLPKTDROP), for data that
  *   must arrive whole rather than in time
@@ -62,6 +63,7 @@ typedef struct
   gint idle_timeout_ms;
   gint connect_timeout_ms;
   gint send_timeout_ms;
+  gint send_buffer_bytes;
   gint64 max_bw;
   gboolean reliable;
   gint receive_poll_ms;
@@ -100,6 +102,7 @@ void dashcam_srt_link_get_stats (DashcamSrtLink * link,
 gint dashcam_srt_link_get_peer_latency (DashcamSrtLink * link);
 gint64 dashcam_srt_link_get_unacked (DashcamSrtLink * link);
 gint64 dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms);
+gint64 dashcam_srt_silence_detect_us (gdouble rtt_ms);
 void dashcam_srt_link_close (DashcamSrtLink * link);
 
 G_END_DECLS

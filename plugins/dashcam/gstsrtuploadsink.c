@@ -34,7 +34,9 @@
  * none dropped, and the receiver's latency has passed since the last
  * packet (an acknowledged packet waits that long in the receiver's libsrt
  * before the server reads it; a server that stops reading at a disconnect
- * would lose it); an interrupted upload is retried from the start.
+ * would lose it) and the receiver is known to have lived that long (one
+ * killed before loses what its libsrt held); an interrupted upload is
+ * retried from the start.
  *
  * ## Example launch line
  * |[
@@ -259,7 +261,8 @@ gst_srt_upload_sink_class_init (GstSrtUploadSinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_URI,
       g_param_spec_string ("uri", "URI",
           "Live server, srt://host:port (query parameters latency, "
-          "passphrase, pbkeylen and streamid are accepted, as by srtsink)",
+          "passphrase, pbkeylen and streamid are accepted, as by srtsink, "
+          "and sndbuf, libsrt's send buffer in bytes)",
           DEFAULT_URI, PARAM_FLAGS_READY));
   g_object_class_install_property (gobject_class, PROP_BACKLOG_URI,
       g_param_spec_string ("backlog-uri", "Backlog URI",
@@ -821,6 +824,7 @@ link_down (GstSrtUploadSink * self, DashcamSrtReason reason,
   g_mutex_lock (&self->lock);
   dashcam_gap_list_open (&self->gaps, self->confirmed);
   flush_queue (self);
+  self->live_up_us = self->live_ack_us = 0;
   g_mutex_unlock (&self->lock);
   set_link_state (self, LINK_DOWN, reason,
       dashcam_srt_reason_to_string (reason), streamid, NULL);
@@ -1016,6 +1020,8 @@ poll_live_stats (GstSrtUploadSink * self, DashcamSrtLink * link,
   played = dashcam_ack_tracker_played (acks, p->alive_us -
       dashcam_srt_playout_wait_us (p->peer_latency_ms, st.rtt_ms));
   p->dropped = st.packets_dropped;
+  if (ack_arrived)
+    self->live_ack_us = p->alive_us;
   self->live_stats = st;
   if (GST_CLOCK_TIME_IS_VALID (played))
     self->confirmed = played;
@@ -1117,6 +1123,8 @@ sender_thread (gpointer data)
       GST_DEBUG_OBJECT (self, "receiver latency %d ms",
           progress.peer_latency_ms);
       self->live_latency_ms = progress.peer_latency_ms;
+      self->live_up_us = progress.connected_us;
+      self->live_ack_us = 0;
       if (self->hold && !self->need_start) {
         /* the held first session goes out now, from its first keyframe;
          * the state is up before the lock is released so that the
@@ -1206,6 +1214,7 @@ sender_thread (gpointer data)
     g_mutex_lock (&self->lock);
   }
   self->state = LINK_DOWN;
+  self->live_up_us = 0;
   /* after EOS the receiver still delivers the last latency's worth of
    * acknowledged packets: do not cut it short (a draining receiver gets
    * them even when the wait for tail_played ran out) */
@@ -1232,9 +1241,12 @@ typedef struct
   gchar *name;
   guint64 size;
   gint64 deadline_us;
+  gint64 connected_us;
   gint64 last_send_us;          /* when the last packet went to libsrt */
   gint peer_latency_ms;         /* the receiver's TSBPD delay */
   gboolean acked;               /* every byte acknowledged */
+  /* ACKs counted at the first look after the playout time, -1 before */
+  gint64 acks_after;
 } Draining;
 
 typedef struct
@@ -1243,6 +1255,11 @@ typedef struct
   GPtrArray *pending;           /* names, oldest (or locked) first */
   GHashTable *failed;           /* names whose last attempt failed */
   GPtrArray *draining;          /* Draining */
+  /* Draining, closed at their playout time without evidence that the
+   * receiver lived that long, because a receiver that may take one caller
+   * at a time had to be left free for the next upload: done once the next
+   * connection to it is accepted, failed if it is refused */
+  GPtrArray *unconfirmed;
   /* A receiver that takes one caller at a time refuses (or never
    * answers) a second connection while one is open, and accepts it once
    * alone. A refusal while another is open makes the next attempt wait
@@ -1422,6 +1439,20 @@ live_has_room (GstSrtUploadSink * self)
 
 static void poll_draining (GstSrtUploadSink * self, Backlog * bl,
     gboolean stopping);
+static gboolean is_draining (Backlog * bl, const gchar * name);
+
+/* Segments wait that are not being sent or drained. */
+static gboolean
+others_pending (Backlog * bl)
+{
+  guint i;
+
+  for (i = 0; i < bl->pending->len; i++) {
+    if (!is_draining (bl, g_ptr_array_index (bl->pending, i)))
+      return TRUE;
+  }
+  return FALSE;
+}
 
 /* How long a backlog packet may stay unacknowledged (see
  * BACKLOG_LATENCY_MARGIN_MS). */
@@ -1530,6 +1561,12 @@ is_draining (Backlog * bl, const gchar * name)
     if (g_str_equal (d->name, name))
       return TRUE;
   }
+  for (i = 0; i < bl->unconfirmed->len; i++) {
+    Draining *d = g_ptr_array_index (bl->unconfirmed, i);
+
+    if (g_str_equal (d->name, name))
+      return TRUE;
+  }
   return FALSE;
 }
 
@@ -1563,6 +1600,36 @@ upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
   post_backlog (self, name, "done", size, 1.0, NULL);
 }
 
+/* Whether the receiver of @d was surely alive at @playout_us, after it
+ * played the last packet out: a receiver killed before (SIGKILL, a power
+ * cut) loses what its libsrt still held, acknowledged or not. Evidence is
+ * an ACK that arrived after @playout_us, on this connection or on a live
+ * session to the same server that was up before this upload connected (a
+ * restarted server would have broken it); an idle receiver sends no ACK,
+ * only keepalives that libsrt does not count, so otherwise the connection
+ * must still be unbroken when libsrt would have noticed a peer that went
+ * silent before @playout_us. Backlog thread. */
+static gboolean
+receiver_was_alive (GstSrtUploadSink * self, Draining * d,
+    const DashcamSrtStats * st, gint64 playout_us, gint64 now)
+{
+  gboolean alive;
+
+  if (d->acks_after < 0) {
+    /* the first look after the playout time */
+    d->acks_after = (gint64) st->acks_received;
+  } else if ((gint64) st->acks_received > d->acks_after) {
+    return TRUE;
+  }
+  g_mutex_lock (&self->lock);
+  alive = self->backlog_is_live_server && self->live_up_us > 0
+      && self->live_up_us <= d->connected_us
+      && self->live_ack_us >= playout_us;
+  g_mutex_unlock (&self->lock);
+  return alive || now >= playout_us + dashcam_srt_silence_detect_us
+      (st->rtt_ms);
+}
+
 /* Finishes the uploads that the receiver has played out entirely; fails
  * those that broke, dropped a packet or took too long. Backlog thread.
  *
@@ -1570,8 +1637,8 @@ upload_done (GstSrtUploadSink * self, Backlog * bl, const gchar * name,
  * holds it until its playout time (send time + the negotiated latency),
  * and a server that stops reading when the connection closes (SRS does)
  * never gets what was still held. So the connection stays open until the
- * last packet's playout time has passed, and only then is the segment
- * done. */
+ * last packet's playout time has passed and the receiver is known to have
+ * lived that long, and only then is the segment done. */
 static void
 poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
 {
@@ -1581,6 +1648,7 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
   while (i < bl->draining->len) {
     Draining *d = g_ptr_array_index (bl->draining, i);
     DashcamSrtStats st;
+    gint64 playout_us;
 
     dashcam_srt_link_get_stats (d->link, &st);
     if (st.packets_dropped > 0 || st.broken) {
@@ -1595,17 +1663,55 @@ poll_draining (GstSrtUploadSink * self, Backlog * bl, gboolean stopping)
                   st.rtt_ms) - now) / 1000);
       d->acked = TRUE;
     }
-    if (d->acked && now >= d->last_send_us +
-        dashcam_srt_playout_wait_us (d->peer_latency_ms, st.rtt_ms)) {
+    playout_us = d->last_send_us + dashcam_srt_playout_wait_us
+        (d->peer_latency_ms, st.rtt_ms);
+    if (d->acked && now >= playout_us
+        && receiver_was_alive (self, d, &st, playout_us, now)) {
       upload_done (self, bl, d->name, d->size);
       g_ptr_array_remove_index (bl->draining, i);
-    } else if (stopping || now > d->deadline_us) {
+    } else if (d->acked && now >= playout_us && (bl->one_at_a_time
+            || bl->probe) && !stopping && others_pending (bl)) {
+      /* a one-caller receiver accepts the next upload only once this
+       * connection is closed: the evidence is that it answers it */
+      g_clear_pointer (&d->link, dashcam_srt_link_close);
+      g_ptr_array_add (bl->unconfirmed, g_ptr_array_steal_index
+          (bl->draining, i));
+    } else if (stopping || now > MAX (d->deadline_us, playout_us +
+            dashcam_srt_silence_detect_us (st.rtt_ms) + G_USEC_PER_SEC)) {
       upload_failed (self, bl, d->name, d->size, DASHCAM_SRT_TIMEOUT);
+      /* sent whole to a receiver that is there: most often its last packet
+       * was lost, which nothing after it shows the receiver and libsrt
+       * does not resend. Not a server to spare: it goes again in its
+       * turn (oldest first), not after the rest of the backlog, which a
+       * short run may not outlast */
+      if (!stopping)
+        g_hash_table_remove (bl->failed, d->name);
       g_ptr_array_remove_index (bl->draining, i);
     } else {
       i++;
     }
   }
+}
+
+/* The uploads closed at their playout time for a one-caller receiver
+ * (see Backlog): done when it answered a connection attempt after them
+ * (@alive: accepted or refused it), else to be sent again. Backlog
+ * thread. */
+static void
+settle_unconfirmed (GstSrtUploadSink * self, Backlog * bl, gboolean alive,
+    DashcamSrtReason reason)
+{
+  guint i;
+
+  for (i = 0; i < bl->unconfirmed->len; i++) {
+    Draining *d = g_ptr_array_index (bl->unconfirmed, i);
+
+    if (alive)
+      upload_done (self, bl, d->name, d->size);
+    else
+      upload_failed (self, bl, d->name, d->size, reason);
+  }
+  g_ptr_array_set_size (bl->unconfirmed, 0);
 }
 
 static gchar *
@@ -1631,7 +1737,7 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   gboolean ok = FALSE;
   Draining *d;
   guint64 size;
-  gint64 oldest_us = 0;
+  gint64 oldest_us = 0, connected_us;
   gboolean overlap;
   gint fd;
 
@@ -1666,6 +1772,7 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   post_backlog (self, name, "started", size, 0.0, NULL);
   config.streamid = streamid;
   link = dashcam_srt_link_connect (&config, &reason, &detail);
+  connected_us = g_get_monotonic_time ();
   overlap = bl->draining->len > 0;
   if (!overlap && bl->probe)
     bl->evidence = link ? bl->evidence + 1 : 0;
@@ -1682,6 +1789,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
     post_backlog (self, name, "failed", size, 0.0, "one-at-a-time");
     goto out;
   }
+  settle_unconfirmed (self, bl, link != NULL || reason ==
+      DASHCAM_SRT_REJECTED || reason == DASHCAM_SRT_BAD_PASSPHRASE, reason);
   if (link == NULL) {
     GST_INFO_OBJECT (self, "backlog connect failed: %s", detail);
     upload_failed (self, bl, name, size, reason);
@@ -1713,6 +1822,8 @@ upload_segment (GstSrtUploadSink * self, Backlog * bl, const gchar * name)
   d->link = g_steal_pointer (&link);
   d->name = g_strdup (name);
   d->size = size;
+  d->connected_us = connected_us;
+  d->acks_after = -1;
   d->last_send_us = g_get_monotonic_time ();
   d->peer_latency_ms = dashcam_srt_link_get_peer_latency (d->link);
   if (d->peer_latency_ms < 0)
@@ -1765,6 +1876,8 @@ uploader_thread (gpointer data)
   bl.failed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   bl.draining = g_ptr_array_new_with_free_func ((GDestroyNotify)
       draining_free);
+  bl.unconfirmed = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      draining_free);
 
   g_mutex_lock (&self->lock);
   while (self->running) {
@@ -1779,13 +1892,17 @@ uploader_thread (gpointer data)
       next = next_upload (&bl);
     if (next)
       upload_segment (self, &bl, next);
+    else if (bl.unconfirmed->len > 0 && !others_pending (&bl))
+      /* nothing follows that could show the receiver alive */
+      settle_unconfirmed (self, &bl, FALSE, DASHCAM_SRT_TIMEOUT);
     update_pending_stats (self, &bl);
     g_mutex_lock (&self->lock);
     /* go on at once while there is work; failures wait for the next round */
     if (next == NULL) {
       if (!serial)
         g_hash_table_remove_all (bl.failed);
-      wait_locked (self, bl.draining->len > 0 ? 20 * 1000 : BACKLOG_POLL_US);
+      wait_locked (self, bl.draining->len > 0 || bl.unconfirmed->len > 0 ?
+          20 * 1000 : BACKLOG_POLL_US);
     }
     g_free (next);
   }
@@ -1793,10 +1910,12 @@ uploader_thread (gpointer data)
 
   /* unconfirmed uploads stay pending for the next run */
   poll_draining (self, &bl, TRUE);
+  settle_unconfirmed (self, &bl, FALSE, DASHCAM_SRT_TIMEOUT);
   /* last word: mark what was streamed live before stopping */
   evaluate_backlog (self, &bl);
 
   g_ptr_array_unref (bl.draining);
+  g_ptr_array_unref (bl.unconfirmed);
   g_hash_table_unref (bl.failed);
   g_ptr_array_unref (bl.pending);
   dashcam_catalog_free (bl.catalog);
@@ -1839,6 +1958,15 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
     config->latency_ms = atoi (v);
   if ((v = g_hash_table_lookup (parsed->params, "pbkeylen")))
     config->pbkeylen = atoi (v);
+  if ((v = g_hash_table_lookup (parsed->params, "sndbuf"))) {
+    gchar *end = NULL;
+    gint64 bytes = g_ascii_strtoll (v, &end, 10);
+
+    /* at least a few packets; libsrt counts it in packets of 1472 bytes */
+    if (end == v || *end != '\0' || bytes < 16 * 1500 || bytes > G_MAXINT)
+      goto bad_sndbuf;
+    config->send_buffer_bytes = bytes;
+  }
   v = g_hash_table_lookup (parsed->params, "passphrase");
   *passphrase = g_strdup (v ? v : self->cfg.passphrase);
   config->passphrase = *passphrase;
@@ -1865,6 +1993,16 @@ parse_uri (GstSrtUploadSink * self, const gchar * property, const gchar * uri,
   }
   dashcam_srt_uri_free (parsed);
   return TRUE;
+
+  /* ERRORS */
+bad_sndbuf:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid property \"%s\": sndbuf in its query must be a number of "
+            "bytes from 24000 on, not \"%s\".", property, v), (NULL));
+    dashcam_srt_uri_free (parsed);
+    return FALSE;
+  }
 }
 
 static gboolean
@@ -1890,6 +2028,9 @@ validate_settings (GstSrtUploadSink * self)
    * late packets still acknowledges them, and the segment would count as
    * uploaded with holes. No drop, and room for queues on a slow link. */
   self->backlog_config.reliable = TRUE;
+  self->backlog_is_live_server = self->backlog_config.port ==
+      self->live_config.port && g_str_equal (self->backlog_host,
+      self->live_host);
   self->live_config.receive_poll_ms = LIVE_RECEIVE_POLL_MS;
   self->backlog_config.latency_ms = MAX (self->backlog_config.latency_ms,
       (gint) CLAMP (self->cfg.link_timeout / GST_MSECOND +
@@ -2005,6 +2146,7 @@ gst_srt_upload_sink_start (GstBaseSink * sink)
   self->all_confirmed = FALSE;
   self->tail_played = FALSE;
   self->live_latency_ms = self->live_config.latency_ms;
+  self->live_up_us = self->live_ack_us = 0;
   self->congested_us = 0;
   self->live_dropped_bytes = 0;
   self->n_pending = self->n_uploaded = 0;

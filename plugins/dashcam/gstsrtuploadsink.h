@@ -114,6 +114,13 @@ struct _GstSrtUploadSink
    * since the last packet, the link still up */
   gboolean tail_played;
   gint live_latency_ms;         /* the live receiver's TSBPD delay */
+  /* when the live session came up (0 while down) and when an ACK last
+   * arrived on it (0 before the first), monotonic us: an ACK proves that
+   * the server process was alive then */
+  gint64 live_up_us;
+  gint64 live_ack_us;
+  /* the backlog goes to the live server (same host and port) */
+  gboolean backlog_is_live_server;
   /* when the live link last lost data to congestion (monotonic us) */
   gint64 congested_us;
   DashcamSrtStats live_stats;

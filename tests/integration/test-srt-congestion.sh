@@ -2,7 +2,7 @@
 # Congestion loses nothing: live data that does not reach the receiver in
 # time goes through the backlog, and the live session stays up.
 #
-# usage: test-srt-congestion.sh tbf|relay [dashcam-ingest options]
+# usage: test-srt-congestion.sh tbf|sndbuf|relay [dashcam-ingest options]
 #
 # A ~1.6 Mbit/s live dashcam pipeline (tee to looprecsink, 3 s segments,
 # and srtuploadsink, default latency) streams to dashcam-ingest:
@@ -10,6 +10,11 @@
 #         a third of the bitrate from 8 s to 20 s, then free (the sender
 #         sees too-late drops and acknowledgements that come too late, the
 #         receiver skips what is late);
+#  sndbuf the same with a send buffer of 64 kB (uri query sndbuf=65536),
+#         capped from 5 s to 11 s: it fills before libsrt's too-late drop
+#         (after 1 s) empties it, and a blocking send times out; that is
+#         congestion, not a lost link (asserted: the warning "send buffer
+#         full" was logged);
 #  relay  through tests/integration/udp_relay.py, 80 ms each way, 5 %
 #         loss both ways from 8 s to 28 s (a poor mobile link: with a
 #         round trip longer than the latency, a lost packet is never
@@ -23,10 +28,10 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-mode=${1:?usage: test-srt-congestion.sh tbf|relay [ingest options]}
+mode=${1:?usage: test-srt-congestion.sh tbf|sndbuf|relay [ingest options]}
 shift
 need_cmds gst-launch-1.0 ffprobe python3 stdbuf "$INGEST"
-[ "$mode" = tbf ] && need_cmds ip tc
+[ "$mode" != relay ] && need_cmds ip tc
 
 work=$(mktemp -d)
 ns=
@@ -46,8 +51,9 @@ rec=$work/rec
 srv=$work/srv
 log=$work/pipe.log
 run=()
+query=
 case "$mode" in
-  tbf)
+  tbf|sndbuf)
     ns=playout-cg$$
     if ! ip netns add "$ns" 2>/dev/null; then
       ns=
@@ -58,6 +64,11 @@ case "$mode" in
     run=(ip netns exec "$ns")
     from=8
     to=20
+    if [ "$mode" = sndbuf ]; then
+      from=5
+      to=11
+      query="?sndbuf=65536"
+    fi
     ;;
   relay)
     from=8
@@ -86,14 +97,14 @@ fi
   x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bitrate=1500 ! \
   h264parse ! mpegtsmux ! tee name=t \
   t. ! queue ! looprecsink location="$rec" max-size-time=3000000000 \
-  t. ! queue ! srtuploadsink uri="srt://127.0.0.1:$port" device-id=car42 \
+  t. ! queue ! srtuploadsink uri="srt://127.0.0.1:$port$query" device-id=car42 \
       backlog-location="$rec" reconnect-max-interval=1000000000 \
   >"$log" 2>&1 &
 PIPE_PID=$!
 wait_for_line "$log" 'srtuploadsink-link.*state=(string)up' 30 || fail "live never came up"
 t0=$(now_ms)
 
-if [ "$mode" = tbf ]; then
+if [ "$mode" != relay ]; then
   sleep "$from"
   # a third of what the sender sends (bytes-sent over the first seconds)
   rate=$(($(stat -c %s "$srv"/car42/*.ts | head -1) * 8 / from / 3 / 1000))
@@ -138,6 +149,10 @@ downs=$(grep -c 'srtuploadsink-link, state=(string)down' "$log" || true)
 [ "$downs" -eq 0 ] || fail "the live link went down $downs times: $(grep -m1 'state=(string)down' "$log")"
 late=$(grep -c 'may skip them\|libsrt dropped\|send buffer full\|live queue over' "$log" || true)
 n_done=$(segments_in done)
+if [ "$mode" = sndbuf ]; then
+  full=$(grep -c 'send buffer full' "$log" || true)
+  [ "$full" -gt 0 ] || fail "the send buffer never filled ($late congestion warnings): nothing tested"
+fi
 [ "$n_done" -gt 0 ] || fail "nothing went through the backlog ($late congestion warnings)"
 python3 "$here/ts_frames.py" "$rec" "$srv" >"$work/frames" ||
   fail "$(cat "$work/frames"); $n_done uploaded, $late congestion warnings"

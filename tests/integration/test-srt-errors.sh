@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # srtuploadsink encryption and bad input, everything on 127.0.0.1.
 #
-# Start errors: a uri that is not srt://host:port, a passphrase of the
+# Start errors: a uri that is not srt://host:port (or whose sndbuf is
+# not a number of bytes fit for a few packets), a passphrase of the
 # wrong length, an unknown placeholder in streamid-format or
 # backlog-streamid-format, a device-id holding a character that separates
 # a server's streamid fields (: , / space) or making the streamid longer
@@ -107,6 +108,10 @@ start_error backlog-streamid-secret backlog-streamid-format uri=srt://127.0.0.1:
 # A uri may carry the passphrase in its query (as srtsink's): a bad one must
 # not show it in the error.
 start_error uri-query-passphrase uri "uri=srt://127.0.0.1?passphrase=$PW"
+# a send buffer too small for a few packets, or not a number
+start_error uri-query-sndbuf uri "uri=srt://127.0.0.1:9?sndbuf=1000"
+start_error backlog-uri-query-sndbuf backlog-uri uri=srt://127.0.0.1:9 \
+  "backlog-uri=srt://127.0.0.1:9?sndbuf=64k"
 
 # ---------------------------------------------------------------------------
 # link_error CASE REASON URI [UPLOAD_PROPS]: a 3 s pipeline to URI; the
@@ -366,6 +371,9 @@ echo "== a passphrase in uri and another in backlog-uri, each to its link; secre
 # segment must be byte-identical on the backlog receiver. The streamids
 # carry credentials (MediaMTX user:pass live, SRT access control s= for the
 # backlog): they are masked in every message and debug line.
+# 16 s: the backlog receiver is not the live one, so an upload is done
+# only once libsrt would have noticed it gone silent after the playout
+# (~8 s after the segment closed).
 PW2=dcam-Other-4c1d0a9e5f77e3  # 26 characters
 enc_pid=$ING_PID
 start_ingest "$work/enc2" 0 --passphrase "$PW2"
@@ -380,11 +388,11 @@ GST_DEBUG='*:9' GST_DEBUG_NO_COLOR=1 GST_DEBUG_FILE=$work/debug-two.log \
 UPLOAD_PROPS="backlog-policy=all backlog-uri=srt://127.0.0.1:$ing2_port?passphrase=$PW2
   streamid-format=publish:{device}/{start}:dashcam:$SID1
   backlog-streamid-format=\"#!::r={device}/{segment},m=publish,u=dashcam,s=$SID2\"" \
-  run_dashcam "$log" "$work/rec-two" "srt://127.0.0.1:$enc_port?passphrase=$PW" 300 &
+  run_dashcam "$log" "$work/rec-two" "srt://127.0.0.1:$enc_port?passphrase=$PW" 480 &
 pid=$!; track $pid
 rc=0; wait_exit "$pid" 60 || rc=$?
 [ "$rc" -eq 0 ] || bad "two passphrases: the pipeline failed (exit status $rc)"
-FRAMES=300 check_encrypted two-passphrases-live "$log" "$before"
+FRAMES=480 check_encrypted two-passphrases-live "$log" "$before"
 done_segs=$(grep -o 'srtuploadsink-backlog, segment=(string)[^,]*, .*state=(string)done' "$log" |
   sed -E 's/.*segment=\(string\)([^,]*),.*/\1/' || true)
 n=0
