@@ -90,6 +90,10 @@ typedef struct
   GString *response;
   curl_off_t content_length;
   guint64 sent;
+  gint64 last_move;             /* monotonic, us */
+  curl_off_t last_ul;
+  curl_off_t last_dl;
+  gboolean stalled;
 } Request;
 
 typedef struct
@@ -475,12 +479,25 @@ read_header (char *buf, size_t size, size_t n, void *data)
   return len;
 }
 
+/* libcurl's low-speed check averages over several seconds: a store that
+ * stops in the middle of a body would get ~5 s more than stall-timeout.
+ * This one counts from the last byte that moved either way. */
 static int
 progress (void *data, curl_off_t dltotal, curl_off_t dlnow,
     curl_off_t ultotal, curl_off_t ulnow)
 {
   Request *r = data;
+  gint64 now = g_get_monotonic_time ();
 
+  if (r->last_move == 0 || ulnow != r->last_ul || dlnow != r->last_dl) {
+    r->last_move = now;
+    r->last_ul = ulnow;
+    r->last_dl = dlnow;
+  } else if (now - r->last_move >
+      (gint64) r->store->stall_timeout_ms * 1000) {
+    r->stalled = TRUE;
+    return 1;
+  }
   r->sent = ulnow;
   return g_atomic_int_get (&r->store->cancelled) ? 1 : 0;
 }
@@ -611,10 +628,13 @@ classify (Request * r, CURLcode rc, const gchar * errbuf,
   if (r->read_failed)
     return set_outcome (o, DASHCAM_OBJSTORE_FAILED, FALSE,
         "could not read the file: %s", g_strerror (errno));
-  if (rc == CURLE_OPERATION_TIMEDOUT)
-    return set_outcome (o, DASHCAM_OBJSTORE_TIMEOUT, TRUE,
-        "%s %s: %s", r->method, r->url, *errbuf ? errbuf :
-        curl_easy_strerror (rc));
+  if (rc == CURLE_OPERATION_TIMEDOUT || (rc == CURLE_ABORTED_BY_CALLBACK
+          && r->stalled))
+    return r->stalled ? set_outcome (o, DASHCAM_OBJSTORE_TIMEOUT, TRUE,
+        "%s %s: nothing moved for %u ms", r->method, r->url,
+        r->store->stall_timeout_ms) : set_outcome (o,
+        DASHCAM_OBJSTORE_TIMEOUT, TRUE, "%s %s: %s", r->method, r->url,
+        *errbuf ? errbuf : curl_easy_strerror (rc));
   if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE
       || rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR)
     return set_outcome (o, DASHCAM_OBJSTORE_REJECTED, FALSE,
