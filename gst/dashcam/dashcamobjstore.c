@@ -170,6 +170,16 @@ set_outcome (DashcamObjstoreOutcome * o, DashcamObjstoreResult result,
   return result;
 }
 
+/* Forgets a result that is dealt with, keeping the counts. */
+static void
+outcome_reset (DashcamObjstoreOutcome * o)
+{
+  g_clear_pointer (&o->reason, g_free);
+  o->result = DASHCAM_OBJSTORE_DONE;
+  o->retryable = FALSE;
+  o->http_status = 0;
+}
+
 gboolean
 dashcam_objstore_uri_is_objstore (const gchar * uri)
 {
@@ -762,14 +772,31 @@ object_url (DashcamObjstore * s, const gchar * key, const gchar * query)
 
 /* ---- whole-object PUT ---- */
 
+static DashcamObjstoreResult head_object (DashcamObjstore * s,
+    const gchar * key, guint64 size, const gchar * multipart_etag,
+    DashcamObjstoreOutcome * o);
+
 static DashcamObjstoreResult
 head_size (DashcamObjstore * s, const gchar * key, guint64 size,
     DashcamObjstoreOutcome * o)
+{
+  return head_object (s, key, size, NULL, o);
+}
+
+/* HEAD: the object's length must be @size and, if @multipart_etag is
+ * given and the store's ETag has S3's multipart form, its ETag too. */
+static DashcamObjstoreResult
+head_object (DashcamObjstore * s, const gchar * key, guint64 size,
+    const gchar * multipart_etag, DashcamObjstoreOutcome * o)
 {
   Request r = { s, "HEAD", object_url (s, key, NULL), -1, };
   DashcamObjstoreResult res;
 
   res = perform (&r, o);
+  if (res == DASHCAM_OBJSTORE_DONE && multipart_etag && r.etag
+      && strchr (r.etag, '-') && g_strcmp0 (r.etag, multipart_etag) != 0)
+    res = set_outcome (o, DASHCAM_OBJSTORE_CORRUPT, TRUE, "HEAD %s: ETag "
+        "%s, not %s", r.url, r.etag, multipart_etag);
   if (res == DASHCAM_OBJSTORE_DONE && r.content_length != (curl_off_t) size)
     res = set_outcome (o, DASHCAM_OBJSTORE_CORRUPT, TRUE, "HEAD %s: "
         "Content-Length %" G_GINT64_FORMAT " for %" G_GUINT64_FORMAT
@@ -1041,9 +1068,11 @@ multipart (DashcamObjstore * s, gint fd, guint64 size, const gchar * key,
   gchar *line;
 
   if (st && (!g_str_equal (st->key, key) || st->size != size)) {
+    DashcamObjstoreOutcome aborted;
+
     GST_INFO ("resume state is for another object or size: starting over");
-    dashcam_objstore_abort (s, resume, o);
-    dashcam_objstore_outcome_clear (o);
+    dashcam_objstore_abort (s, resume, &aborted);
+    dashcam_objstore_outcome_clear (&aborted);
     g_clear_pointer (&st, resume_state_free);
   } else if (resume && st == NULL) {
     GST_WARNING ("unreadable resume state: starting over");
@@ -1051,6 +1080,7 @@ multipart (DashcamObjstore * s, gint fd, guint64 size, const gchar * key,
 
 again:
   if (st == NULL) {
+    o->parts_resumed = 0;
     st = g_new0 (ResumeState, 1);
     st->etags = g_ptr_array_new_with_free_func (g_free);
     st->key = g_strdup (key);
@@ -1087,7 +1117,7 @@ again:
           && strstr (o->reason, "NoSuchUpload") && !restarted) {
         restarted = TRUE;
         g_clear_pointer (&st, resume_state_free);
-        dashcam_objstore_outcome_clear (o);
+        outcome_reset (o);
         goto again;
       }
       goto out;
@@ -1100,6 +1130,24 @@ again:
     g_free (line);
   }
   res = complete (s, st, o);
+  if (res == DASHCAM_OBJSTORE_REJECTED && o->http_status == 404
+      && o->reason && strstr (o->reason, "NoSuchUpload")) {
+    /* completed before, but the answer was lost (a power cut before the
+     * caller kept it): the object is there, with our parts' ETag */
+    gchar *expected = multipart_etag (st->etags);
+
+    outcome_reset (o);
+    res = head_object (s, key, size, expected, o);
+    g_free (expected);
+    if (res != DASHCAM_OBJSTORE_DONE && !restarted) {
+      GST_INFO ("%s: the upload is gone and the object is not ours: "
+          "starting over", key);
+      restarted = TRUE;
+      g_clear_pointer (&st, resume_state_free);
+      outcome_reset (o);
+      goto again;
+    }
+  }
   if (res == DASHCAM_OBJSTORE_DONE && func)
     func (NULL, data);
 
