@@ -80,6 +80,7 @@ typedef struct
   guint64 length;
   guint64 pos;
   gboolean read_failed;
+  gint read_errno;
   const gchar *body;            /* in memory, length bytes */
   gchar *md5_b64;
   gchar *sha256_hex;
@@ -449,6 +450,8 @@ read_body (char *buf, size_t size, size_t n, void *data)
   } else {
     got = pread (r->fd, buf, want, r->offset + r->pos);
     if (got <= 0) {
+      /* a file cut short since it was hashed reads as 0 */
+      r->read_errno = got < 0 ? errno : EIO;
       r->read_failed = TRUE;
       return CURL_READFUNC_ABORT;
     }
@@ -637,7 +640,7 @@ classify (Request * r, CURLcode rc, const gchar * errbuf,
     return set_outcome (o, DASHCAM_OBJSTORE_CANCELLED, TRUE, "cancelled");
   if (r->read_failed)
     return set_outcome (o, DASHCAM_OBJSTORE_FAILED, FALSE,
-        "could not read the file: %s", g_strerror (errno));
+        "could not read the file: %s", g_strerror (r->read_errno));
   if (rc == CURLE_OPERATION_TIMEDOUT || (rc == CURLE_ABORTED_BY_CALLBACK
           && r->stalled))
     return r->stalled ? set_outcome (o, DASHCAM_OBJSTORE_TIMEOUT, TRUE,
@@ -664,6 +667,12 @@ classify (Request * r, CURLcode rc, const gchar * errbuf,
           || g_str_equal (code, "IncompleteBody")))
     res = set_outcome (o, DASHCAM_OBJSTORE_CORRUPT, TRUE, "%s %s: HTTP %ld "
         "%s", r->method, r->url, r->status, code);
+  else if (r->status == 403 && code
+      && g_str_equal (code, "RequestTimeTooSkewed"))
+    /* a device that booted without the time: signing works once the
+     * clock is set */
+    res = set_outcome (o, DASHCAM_OBJSTORE_REJECTED, TRUE, "%s %s: HTTP "
+        "403 RequestTimeTooSkewed (is the clock set?)", r->method, r->url);
   else if (r->status == 408 || r->status == 429 || r->status >= 500)
     res = set_outcome (o, DASHCAM_OBJSTORE_UNREACHABLE, TRUE, "%s %s: HTTP "
         "%ld%s%s", r->method, r->url, r->status, code ? " " : "",
@@ -680,7 +689,7 @@ static DashcamObjstoreResult
 perform (Request * r, DashcamObjstoreOutcome * o)
 {
   DashcamObjstore *s = r->store;
-  CURL *c = curl_easy_init ();
+  CURL *c;
   struct curl_slist *headers;
   gchar errbuf[CURL_ERROR_SIZE] = "";
   guint64 bps;
@@ -689,6 +698,7 @@ perform (Request * r, DashcamObjstoreOutcome * o)
 
   if (g_atomic_int_get (&s->cancelled))
     return set_outcome (o, DASHCAM_OBJSTORE_CANCELLED, TRUE, "cancelled");
+  c = curl_easy_init ();
   g_mutex_lock (&s->lock);
   bps = s->max_bitrate;
   g_mutex_unlock (&s->lock);

@@ -22,6 +22,7 @@
 # Ends, killing what it started, on stdin EOF, SIGTERM, its parent's death or
 # after --lifetime seconds.
 import argparse
+import calendar
 import ctypes
 import hashlib
 import base64
@@ -275,6 +276,13 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 "x-amz-content-sha256" not in signed.split(";"):
             return self.s3_error(403, "AccessDenied",
                                  "host and x-amz-content-sha256 must be signed")
+        try:
+            when = calendar.timegm(time.strptime(
+                self.headers.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ"))
+        except ValueError:
+            return self.s3_error(403, "AccessDenied", "no x-amz-date")
+        if abs(time.time() - when) > 15 * 60:
+            return self.s3_error(403, "RequestTimeTooSkewed")
         if expected_signature(self, body, ak, region, service, signed) != sig:
             with lock:
                 stats["sig_mismatch"] += 1
