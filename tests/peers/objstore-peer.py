@@ -19,6 +19,8 @@
 #   stop               stop listening (connection refused)
 #   hang               read half the next PUT's body, then stay silent
 #   status CODE N      answer the next N requests with CODE (S3 error XML)
+#   skew SECONDS       the proxy's clock runs SECONDS ahead (x-amz-date
+#                      check)
 # Ends, killing what it started, on stdin EOF, SIGTERM, its parent's death or
 # after --lifetime seconds.
 import argparse
@@ -156,7 +158,7 @@ stats = {"body_bytes": 0, "requests": 0, "puts": 0, "parts": 0,
          "no_md5": 0, "sig_mismatch": 0, "bad_digest": 0, "flipped": 0,
          "completes": 0, "aborts": 0}
 uploads = set()    # multipart uploads begun and not completed or aborted
-mode = {"flip": 0, "cut": None, "hang": False, "status": None,
+mode = {"skew": 0, "flip": 0, "cut": None, "hang": False, "status": None,
         "status_n": 0}
 
 AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/"
@@ -281,7 +283,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 self.headers.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ"))
         except ValueError:
             return self.s3_error(403, "AccessDenied", "no x-amz-date")
-        if abs(time.time() - when) > 15 * 60:
+        if abs(time.time() + mode["skew"] - when) > 15 * 60:
             return self.s3_error(403, "RequestTimeTooSkewed")
         if expected_signature(self, body, ak, region, service, signed) != sig:
             with lock:
@@ -428,6 +430,8 @@ def command(line):
             mode["flip"] = int(w[1])
         elif w[0] == "cut":
             mode["cut"] = int(w[1])
+        elif w[0] == "skew":
+            mode["skew"] = int(w[1])
         elif w[0] == "hang":
             mode["hang"] = True
         elif w[0] == "release":

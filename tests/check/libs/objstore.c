@@ -547,6 +547,18 @@ GST_START_TEST (test_s3_refused)
   assert_no_object (url);
   g_free (url);
 
+  /* a device clock an hour off: refused, but worth retrying once the
+   * clock is set */
+  s = s3_store (p, BUCKET, SECRET, 5000);
+  g_free (peer_cmd (p, "skew 3600"));
+  assert_result (dashcam_objstore_upload (s, file, "t.ts", NULL, NULL, NULL,
+          &o), DASHCAM_OBJSTORE_REJECTED, &o);
+  fail_unless (o.retryable);
+  fail_unless (strstr (o.reason, "RequestTimeTooSkewed"), "%s", o.reason);
+  dashcam_objstore_outcome_clear (&o);
+  g_free (peer_cmd (p, "skew 0"));
+  dashcam_objstore_free (s);
+
   /* a bucket the store does not have */
   s = s3_store (p, "no-such-bucket", SECRET, 5000);
   fail_unless_equals_int (dashcam_objstore_upload (s, file, "b.ts", NULL,
