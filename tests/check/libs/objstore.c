@@ -494,11 +494,32 @@ GST_START_TEST (test_s3_put)
   dashcam_objstore_outcome_clear (&o);
   url = s3_object_url (p, "cams/cam1/2026/11/22/s1.ts");
   assert_same_object (url, NULL, file);
-  g_free (url);
   /* the proxy saw signed, checksummed bodies only */
   fail_unless_equals_int (peer_stat (p, "no_md5"), 0);
   fail_unless_equals_int (peer_stat (p, "sig_mismatch"), 0);
   fail_unless_equals_int (peer_stat (p, "puts"), 1);
+
+  /* credentials and region from the usual environment */
+  {
+    gchar *endpoint = g_strdup_printf ("http://127.0.0.1:%d",
+        info_int (p->info, "port"));
+    DashcamObjstoreConfig cfg = { "s3://" BUCKET, endpoint, };
+    DashcamObjstore *env_store;
+
+    g_setenv ("AWS_ACCESS_KEY_ID", ACCESS, TRUE);
+    g_setenv ("AWS_SECRET_ACCESS_KEY", SECRET, TRUE);
+    g_setenv ("AWS_REGION", "ap-south-2", TRUE);
+    env_store = dashcam_objstore_new (&cfg, NULL);
+    fail_unless (env_store != NULL);
+    assert_result (dashcam_objstore_upload (env_store, file, "env.ts", NULL,
+            NULL, NULL, &o), DASHCAM_OBJSTORE_DONE, &o);
+    dashcam_objstore_outcome_clear (&o);
+    dashcam_objstore_free (env_store);
+    g_free (url);
+    url = s3_object_url (p, "env.ts");
+    assert_same_object (url, NULL, file);
+    g_free (endpoint);
+  }
 
   /* an empty segment is an object too */
   g_file_set_contents (file, "", 0, NULL);
@@ -516,6 +537,7 @@ GST_START_TEST (test_s3_put)
   dashcam_objstore_free (s);
   assert_secret_not_logged ();
   peer_stop (p);
+  g_free (url);
   g_free (file);
 }
 
