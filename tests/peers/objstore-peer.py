@@ -458,7 +458,9 @@ def main():
     a = ap.parse_args()
     signal.signal(signal.SIGTERM, cleanup)
     signal.signal(signal.SIGINT, cleanup)
-    threading.Timer(a.lifetime, cleanup).start()
+    timer = threading.Timer(a.lifetime, cleanup)
+    timer.daemon = True
+    timer.start()
     d = os.path.abspath(a.dir)
     os.makedirs(d, exist_ok=True)
     info = start_nginx(d) if a.kind == "nginx" else \
@@ -470,4 +472,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        # also on an error (a closed stdout): never outlive it
+        cleanup()
