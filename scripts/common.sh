@@ -14,6 +14,7 @@ dashcam_build() {
     meson setup "$DASHCAM_BUILD" "$DASHCAM_TOP" -Dtests=enabled "$@" >/dev/null
   fi
   ninja -C "$DASHCAM_BUILD" >/dev/null
+  bash "$DASHCAM_TOP/scripts/install-s3rver.sh" "$DASHCAM_BUILD/s3rver"
 }
 
 # Makes the plugin in the build tree visible to gst-launch-1.0 & co.

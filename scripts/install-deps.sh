@@ -11,8 +11,10 @@ PACKAGES=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libsrt-openssl-dev srt-tools
+  libcurl4-openssl-dev
   ffmpeg
   iproute2 nftables
+  nginx-light python3-botocore
 )
 
 missing=()
