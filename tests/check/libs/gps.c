@@ -1,0 +1,262 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* MISB ST 0601 local sets, BER lengths, the checksum, NMEA RMC and gpsd
+ * addresses. */
+
+#include <gst/check/gstcheck.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "dashcamgps.h"
+
+GST_START_TEST (test_ber_length)
+{
+  guint8 buf[9];
+  gsize sizes[] = { 0, 1, 127, 128, 255, 256, 65535, 65536, 1 << 24 };
+  gsize expect_bytes[] = { 1, 1, 1, 2, 2, 3, 3, 4, 5 };
+  gsize i, len, n;
+
+  for (i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    gsize w = dashcam_klv_ber_length_write (sizes[i], buf);
+
+    fail_unless_equals_int (w, expect_bytes[i]);
+    fail_unless (dashcam_klv_ber_length_read (buf, w, &len, &n));
+    fail_unless_equals_int (n, w);
+    fail_unless_equals_uint64 (len, sizes[i]);
+    /* cut short */
+    fail_if (dashcam_klv_ber_length_read (buf, w - 1, &len, &n));
+  }
+  buf[0] = 0x80;                /* indefinite form: not in KLV */
+  fail_if (dashcam_klv_ber_length_read (buf, 9, &len, &n));
+}
+
+GST_END_TEST;
+
+/* The worked example of MISB ST 0601 (060E 2B34 0200 81BB gives B4FD),
+ * and a hand-made odd-sized one. */
+GST_START_TEST (test_checksum)
+{
+  static const guint8 sample[] = {
+    0x06, 0x0e, 0x2b, 0x34, 0x02, 0x00, 0x81, 0xbb
+  };
+  guint8 bytes[] = { 0x01, 0x02, 0x03 };
+
+  /* 0x0100 + 0x02 + 0x0300 */
+  fail_unless_equals_int (dashcam_klv_checksum (bytes, 3), 0x0402);
+  fail_unless_equals_int (dashcam_klv_checksum (sample, sizeof (sample)),
+      0xb4fd);
+}
+
+GST_END_TEST;
+
+static void
+make_fix (DashcamGpsFix * fix)
+{
+  dashcam_gps_fix_init (fix);
+  fix->time_us = G_GINT64_CONSTANT (1778747405200000);
+  fix->latitude = 52.5163123;
+  fix->longitude = -13.3777456;
+  fix->altitude = 34.4;
+  fix->speed = 13.6;
+  fix->track = 271.5;
+  fix->satellites = 9;
+  fix->quality = DASHCAM_GPS_FIX_3D;
+}
+
+GST_START_TEST (test_fix_round_trip)
+{
+  DashcamGpsFix fix, back;
+  guint8 buf[DASHCAM_KLV_FIX_MAX_SIZE + 8];
+  gsize len, consumed;
+  guint16 sum;
+
+  make_fix (&fix);
+  len = dashcam_klv_encode_fix (&fix, buf);
+  fail_unless (len <= DASHCAM_KLV_FIX_MAX_SIZE);
+  /* key, a short-form length covering the rest, checksum last */
+  fail_unless_equals_int (buf[0], 0x06);
+  fail_unless_equals_int (buf[16], len - 17);
+  fail_unless_equals_int (buf[len - 4], 1);
+  fail_unless_equals_int (buf[len - 3], 2);
+  sum = dashcam_klv_checksum (buf, len - 2);
+  fail_unless_equals_int (buf[len - 2] << 8 | buf[len - 1], sum);
+
+  fail_unless (dashcam_klv_decode_fix (buf, len, &back, &consumed));
+  fail_unless_equals_int (consumed, len);
+  fail_unless_equals_int64 (back.time_us, fix.time_us);
+  fail_unless (fabs (back.latitude - fix.latitude) < 1e-7);
+  fail_unless (fabs (back.longitude - fix.longitude) < 1e-7);
+  fail_unless (fabs (back.altitude - fix.altitude) < 0.31);
+  fail_unless (fabs (back.speed - 14.0) < 1e-9);    /* whole m/s */
+  fail_unless (fabs (back.track - fix.track) < 0.01);
+  fail_unless_equals_int (back.satellites, 9);
+  fail_unless_equals_int (back.quality, DASHCAM_GPS_FIX_3D);
+
+  /* two sets back to back: the first one's size */
+  memcpy (buf + len, buf, 8);
+  fail_unless (dashcam_klv_decode_fix (buf, len + 8, &back, &consumed));
+  fail_unless_equals_int (consumed, len);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_fix_qualities)
+{
+  DashcamGpsFix fix, back;
+  guint8 buf[DASHCAM_KLV_FIX_MAX_SIZE];
+  gsize len, consumed;
+
+  make_fix (&fix);
+  fix.quality = DASHCAM_GPS_FIX_2D;
+  len = dashcam_klv_encode_fix (&fix, buf);
+  fail_unless (dashcam_klv_decode_fix (buf, len, &back, &consumed));
+  fail_unless_equals_int (back.quality, DASHCAM_GPS_FIX_2D);
+  fail_unless (isnan (back.altitude));
+
+  fix.quality = DASHCAM_GPS_STALE;
+  len = dashcam_klv_encode_fix (&fix, buf);
+  fail_unless (dashcam_klv_decode_fix (buf, len, &back, &consumed));
+  fail_unless_equals_int (back.quality, DASHCAM_GPS_STALE);
+  fail_unless (fabs (back.latitude - fix.latitude) < 1e-7);
+
+  fix.quality = DASHCAM_GPS_NO_POSITION;
+  len = dashcam_klv_encode_fix (&fix, buf);
+  fail_unless (dashcam_klv_decode_fix (buf, len, &back, &consumed));
+  fail_unless_equals_int (back.quality, DASHCAM_GPS_NO_POSITION);
+  fail_unless_equals_int64 (back.time_us, fix.time_us);
+
+  /* the extremes of the mappings */
+  make_fix (&fix);
+  fix.latitude = -90.0;
+  fix.longitude = 180.0;
+  fix.speed = 400.0;
+  len = dashcam_klv_encode_fix (&fix, buf);
+  fail_unless (dashcam_klv_decode_fix (buf, len, &back, &consumed));
+  fail_unless (fabs (back.latitude + 90.0) < 1e-7);
+  fail_unless (fabs (back.longitude - 180.0) < 1e-7);
+  fail_unless (fabs (back.speed - 255.0) < 1e-9);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_decode_refuses)
+{
+  DashcamGpsFix fix, back;
+  guint8 buf[DASHCAM_KLV_FIX_MAX_SIZE];
+  gsize len, consumed, i;
+
+  make_fix (&fix);
+  len = dashcam_klv_encode_fix (&fix, buf);
+  /* every cut */
+  for (i = 0; i < len; i++)
+    fail_if (dashcam_klv_decode_fix (buf, i, &back, &consumed), "cut %u",
+        (guint) i);
+  /* every flipped byte: wrong key, length, item or checksum */
+  for (i = 0; i < len; i++) {
+    buf[i] ^= 0x10;
+    fail_if (dashcam_klv_decode_fix (buf, len, &back, &consumed),
+        "flipped byte %u", (guint) i);
+    buf[i] ^= 0x10;
+  }
+  fail_unless (dashcam_klv_decode_fix (buf, len, &back, &consumed));
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_nmea_rmc)
+{
+  DashcamGpsFix fix;
+
+  /* a sentence from tests/data/drive.nmea */
+  fail_unless (dashcam_nmea_parse_rmc
+      ("$GPRMC,083004.20,A,5230.978000,N,01322.672428,E,5.987,90.00,140526"
+          ",,,A*50\r\n", &fix));
+  fail_unless (fabs (fix.latitude - (52 + 30.978 / 60)) < 1e-9);
+  fail_unless (fabs (fix.longitude - (13 + 22.672428 / 60)) < 1e-9);
+  /* 2026-05-14 08:30:04.2 UTC */
+  fail_unless_equals_int64 (fix.time_us, G_GINT64_CONSTANT (1778747404200000));
+
+  fail_unless (dashcam_nmea_parse_rmc
+      ("$GNRMC,123519.50,A,4807.038000,S,01131.000000,W,22.4,84.4,230394"
+          ",003.1,W*50", &fix));
+  fail_unless_equals_int (fix.quality, DASHCAM_GPS_FIX_2D);
+  fail_unless (fabs (fix.latitude + (48 + 7.038 / 60)) < 1e-9);
+  fail_unless (fabs (fix.longitude + (11 + 31.0 / 60)) < 1e-9);
+  fail_unless (fabs (fix.speed - 22.4 * 1852 / 3600) < 1e-9);
+  fail_unless (fabs (fix.track - 84.4) < 1e-9);
+  /* 1994-03-23 12:35:19.5 UTC */
+  fail_unless_equals_int64 (fix.time_us, G_GINT64_CONSTANT (764426119500000));
+
+  fail_unless (dashcam_nmea_parse_rmc
+      ("$GPRMC,083040.00,V,,,,,,,140526,,,N*76", &fix));
+  fail_unless_equals_int (fix.quality, DASHCAM_GPS_NO_POSITION);
+
+  /* wrong checksum, other sentence, garbage */
+  fail_if (dashcam_nmea_parse_rmc
+      ("$GPRMC,083040.00,V,,,,,,,140526,,,N*77", &fix));
+  fail_if (dashcam_nmea_parse_rmc
+      ("$GPGGA,083040.00,,,,,0,00,99.9,,,,,,*50", &fix));
+  fail_if (dashcam_nmea_parse_rmc ("# a comment", &fix));
+  fail_if (dashcam_nmea_parse_rmc ("", &fix));
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_server_parse)
+{
+  gchar *host = NULL, *port = NULL;
+
+  fail_unless (dashcam_gps_server_parse ("localhost:2947", &host, &port));
+  fail_unless_equals_string (host, "localhost");
+  fail_unless_equals_string (port, "2947");
+  g_free (host);
+  g_free (port);
+  fail_unless (dashcam_gps_server_parse ("192.168.1.5", &host, &port));
+  fail_unless_equals_string (host, "192.168.1.5");
+  fail_unless_equals_string (port, "2947");
+  g_free (host);
+  g_free (port);
+  fail_unless (dashcam_gps_server_parse ("[::1]:40000", &host, &port));
+  fail_unless_equals_string (host, "::1");
+  fail_unless_equals_string (port, "40000");
+  g_free (host);
+  g_free (port);
+  fail_unless (dashcam_gps_server_parse ("::1", &host, &port));
+  fail_unless_equals_string (host, "::1");
+  g_free (host);
+  g_free (port);
+
+  fail_if (dashcam_gps_server_parse ("", &host, &port));
+  fail_if (dashcam_gps_server_parse (NULL, &host, &port));
+  fail_if (dashcam_gps_server_parse (":2947", &host, &port));
+  fail_if (dashcam_gps_server_parse ("host:0", &host, &port));
+  fail_if (dashcam_gps_server_parse ("host:70000", &host, &port));
+  fail_if (dashcam_gps_server_parse ("host:http", &host, &port));
+  fail_if (dashcam_gps_server_parse ("[::1]x", &host, &port));
+}
+
+GST_END_TEST;
+
+static Suite *
+gps_suite (void)
+{
+  Suite *s = suite_create ("gps");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_ber_length);
+  tcase_add_test (tc, test_checksum);
+  tcase_add_test (tc, test_fix_round_trip);
+  tcase_add_test (tc, test_fix_qualities);
+  tcase_add_test (tc, test_decode_refuses);
+  tcase_add_test (tc, test_nmea_rmc);
+  tcase_add_test (tc, test_server_parse);
+  return s;
+}
+
+GST_CHECK_MAIN (gps);
