@@ -13,6 +13,7 @@ PACKAGES=(
   libsrt-openssl-dev srt-tools
   ffmpeg
   iproute2 nftables
+  libgps-dev gpsd gpsd-clients
 )
 
 missing=()

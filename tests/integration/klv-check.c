@@ -1,0 +1,314 @@
+/* gst-dashcam
+ * Copyright (C) 2026 gst-dashcam authors
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Test helper: reads back the KLV (MISB ST 0601 local sets) of recorded
+ * MPEG-TS files and compares them with the NMEA log gpsfake replayed.
+ *
+ *   klv-check [--nmea LOG] [--tolerance-ms 100] [--track OUT] FILE.ts...
+ *
+ * The files are read in order as one timeline (looprecsink keeps the
+ * stream's timestamps). Every local set must pass its checksum. With
+ * --nmea, every fix of the log (RMC with status A) must be found exactly
+ * once among the current (not repeated) sets, its position within 1e-6
+ * degree; and each set's timestamp, less the fix's UTC, must be the same
+ * for all fixes within the tolerance (the fix sits next to the video frames
+ * of its moment, up to the receiver's constant latency), and lie within
+ * the video of its file. --track writes "pts_s lat lon speed quality" lines.
+ * Prints a summary; exit status 0 when everything holds.
+ */
+
+#include <glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "dashcamgps.h"
+#include "dashcamts.h"
+
+typedef struct
+{
+  guint64 pts;                  /* ns, unwrapped */
+  DashcamGpsFix fix;
+  guint file;
+} Set;
+
+typedef struct
+{
+  GArray *sets;                 /* Set */
+  GArray *video_first;          /* guint64 per file */
+  GArray *video_last;
+  guint bad_sets;
+  guint64 pes_pts[8192];
+  gboolean pes_has_pts[8192];
+  GByteArray *pes[8192];
+} Reader;
+
+/* Decodes every local set of one complete PES payload. */
+static void
+flush_pes (Reader * rd, guint16 pid, guint file)
+{
+  GByteArray *b = rd->pes[pid];
+  gsize pos = 0, used;
+
+  if (b == NULL || b->len < 9 || b->data[0] != 0 || b->data[1] != 0
+      || b->data[2] != 1 || b->data[3] != 0xbd)
+    goto out;
+  pos = 9 + b->data[8];
+  while (pos + 16 < b->len) {
+    Set s;
+
+    if (!dashcam_klv_decode_fix (b->data + pos, b->len - pos, &s.fix, &used)) {
+      rd->bad_sets++;
+      break;
+    }
+    s.pts = rd->pes_pts[pid];
+    s.file = rd->video_first->len - 1;
+    if (rd->pes_has_pts[pid])
+      g_array_append_val (rd->sets, s);
+    else
+      rd->bad_sets++;
+    pos += used;
+  }
+out:
+  if (b)
+    g_byte_array_set_size (b, 0);
+  (void) file;
+}
+
+static const guint8 *
+payload_of (const guint8 * p, gsize * len)
+{
+  gsize off = 4;
+
+  if (p[3] & 0x20)
+    off += 1 + p[4];
+  if (!(p[3] & 0x10) || off >= 188)
+    return NULL;
+  *len = 188 - off;
+  return p + off;
+}
+
+static gboolean
+read_file (Reader * rd, DashcamTsParser * parser, const gchar * path)
+{
+  gchar *data;
+  gsize size, i;
+  guint64 none = G_MAXUINT64, zero = 0;
+  guint file = rd->video_first->len;
+
+  if (!g_file_get_contents (path, &data, &size, NULL)) {
+    g_printerr ("cannot read %s\n", path);
+    return FALSE;
+  }
+  g_array_append_val (rd->video_first, none);
+  g_array_append_val (rd->video_last, zero);
+  for (i = 0; i + 188 <= size; i += 188) {
+    const guint8 *p = (const guint8 *) data + i;
+    DashcamTsPacketInfo info;
+    const guint8 *pl;
+    gsize len;
+
+    if (p[0] != 0x47)
+      continue;
+    dashcam_ts_parser_parse (parser, p, &info);
+    if (info.is_primary) {
+      if (info.has_pts) {
+        guint64 *first = &g_array_index (rd->video_first, guint64, file);
+        guint64 *last = &g_array_index (rd->video_last, guint64, file);
+
+        *first = MIN (*first, info.pts);
+        *last = MAX (*last, info.pts);
+      }
+      continue;
+    }
+    if (info.is_pat || info.is_pmt || info.pid == DASHCAM_TS_PID_NULL)
+      continue;
+    pl = payload_of (p, &len);
+    if (pl == NULL)
+      continue;
+    if (info.pusi) {
+      flush_pes (rd, info.pid, file);
+      if (rd->pes[info.pid] == NULL)
+        rd->pes[info.pid] = g_byte_array_new ();
+      rd->pes_has_pts[info.pid] = info.has_pts;
+      rd->pes_pts[info.pid] = info.pts;
+    }
+    if (rd->pes[info.pid])
+      g_byte_array_append (rd->pes[info.pid], pl, len);
+  }
+  for (i = 0; i < 8192; i++)
+    if (rd->pes[i] && rd->pes[i]->len)
+      flush_pes (rd, i, file);
+  g_free (data);
+  return TRUE;
+}
+
+static GArray *
+read_nmea (const gchar * path)
+{
+  GArray *fixes = g_array_new (FALSE, FALSE, sizeof (DashcamGpsFix));
+  gchar *text, **lines;
+  guint i;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL)) {
+    g_printerr ("cannot read %s\n", path);
+    return fixes;
+  }
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 0; lines[i]; i++) {
+    DashcamGpsFix fix;
+
+    g_strchomp (lines[i]);
+    if (dashcam_nmea_parse_rmc (lines[i], &fix)
+        && dashcam_gps_fix_is_current (&fix))
+      g_array_append_val (fixes, fix);
+  }
+  g_strfreev (lines);
+  g_free (text);
+  return fixes;
+}
+
+static gint
+cmp_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* The --nmea checks; returns the number of failures. */
+static guint
+check_against_log (Reader * rd, GArray * log, gdouble tol_ms)
+{
+  guint i, j, missing = 0, dup = 0, unknown = 0, outside = 0, failures = 0;
+  guint *seen = g_new0 (guint, log->len);
+  gdouble max_err = 0, spread = 0;
+  GArray *d = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 median = 0;
+
+  for (i = 0; i < rd->sets->len; i++) {
+    Set *s = &g_array_index (rd->sets, Set, i);
+    gboolean found = FALSE;
+    guint64 vf = g_array_index (rd->video_first, guint64, s->file);
+    guint64 vl = g_array_index (rd->video_last, guint64, s->file);
+    gint64 off;
+
+    if (!dashcam_gps_fix_is_current (&s->fix))
+      continue;
+    for (j = 0; j < log->len && !found; j++) {
+      DashcamGpsFix *f = &g_array_index (log, DashcamGpsFix, j);
+
+      if (f->time_us != s->fix.time_us)
+        continue;
+      found = TRUE;
+      seen[j]++;
+      max_err = MAX (max_err, fabs (f->latitude - s->fix.latitude));
+      max_err = MAX (max_err, fabs (f->longitude - s->fix.longitude));
+    }
+    if (!found)
+      unknown++;
+    off = (gint64) s->pts - s->fix.time_us * 1000;
+    g_array_append_val (d, off);
+    if (s->pts + tol_ms * 1e6 < vf || s->pts > vl + tol_ms * 1e6)
+      outside++;
+  }
+  for (j = 0; j < log->len; j++) {
+    missing += seen[j] == 0;
+    dup += seen[j] > 1;
+    if (seen[j] != 1 && missing + dup <= 5)
+      g_print ("  log fix %u (UTC us %" G_GINT64_FORMAT ") read back %u "
+          "times\n", j, g_array_index (log, DashcamGpsFix, j).time_us,
+          seen[j]);
+  }
+  if (d->len) {
+    GArray *sorted = g_array_copy (d);
+
+    g_array_sort (sorted, cmp_gint64);
+    median = g_array_index (sorted, gint64, sorted->len / 2);
+    g_array_unref (sorted);
+    for (i = 0; i < d->len; i++)
+      spread = MAX (spread,
+          fabs ((gdouble) (g_array_index (d, gint64, i) - median)) / 1e6);
+  }
+  g_print ("fixes in the log: %u, read back once: %u, missing: %u, "
+      "more than once: %u, not in the log: %u\n", log->len,
+      log->len - missing - dup, missing, dup, unknown);
+  g_print ("largest position error: %.2e degree\n", max_err);
+  g_print ("timestamp minus fix UTC: median %.3f s, largest deviation "
+      "%.1f ms; sets outside their file's video: %u\n", median / 1e9, spread,
+      outside);
+  failures += missing + dup + unknown + outside;
+  failures += max_err > 1e-6;
+  failures += spread > tol_ms;
+  g_array_unref (d);
+  g_free (seen);
+  return failures;
+}
+
+int
+main (int argc, char **argv)
+{
+  gchar *nmea = NULL, *track = NULL;
+  gdouble tol_ms = 100;
+  GOptionEntry entries[] = {
+    {"nmea", 0, 0, G_OPTION_ARG_FILENAME, &nmea, "NMEA log to compare with",
+        "LOG"},
+    {"tolerance-ms", 0, 0, G_OPTION_ARG_DOUBLE, &tol_ms,
+        "Largest timing deviation, ms", "MS"},
+    {"track", 0, 0, G_OPTION_ARG_FILENAME, &track, "Write the track", "OUT"},
+    {NULL}
+  };
+  GOptionContext *ctx = g_option_context_new ("FILE.ts...");
+  GError *err = NULL;
+  Reader rd = { 0 };
+  DashcamTsParser parser;
+  guint i, fixes = 0, stale = 0, none = 0, failures = 0;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &err) || argc < 2) {
+    g_printerr ("%s\n", err ? err->message : "no file");
+    return 2;
+  }
+  rd.sets = g_array_new (FALSE, FALSE, sizeof (Set));
+  rd.video_first = g_array_new (FALSE, FALSE, sizeof (guint64));
+  rd.video_last = g_array_new (FALSE, FALSE, sizeof (guint64));
+  dashcam_ts_parser_init (&parser);
+  for (i = 1; i < (guint) argc; i++)
+    if (!read_file (&rd, &parser, argv[i]))
+      return 2;
+
+  for (i = 0; i < rd.sets->len; i++) {
+    Set *s = &g_array_index (rd.sets, Set, i);
+
+    fixes += dashcam_gps_fix_is_current (&s->fix);
+    stale += s->fix.quality == DASHCAM_GPS_STALE;
+    none += s->fix.quality == DASHCAM_GPS_NO_POSITION;
+  }
+  g_print ("%u files, %u KLV sets: %u fixes, %u repeated stale, %u without "
+      "position; %u sets unreadable\n", argc - 1, rd.sets->len, fixes, stale,
+      none, rd.bad_sets);
+  failures += rd.bad_sets;
+  if (track) {
+    FILE *f = fopen (track, "w");
+
+    for (i = 0; f && i < rd.sets->len; i++) {
+      Set *s = &g_array_index (rd.sets, Set, i);
+
+      fprintf (f, "%.3f %.7f %.7f %.0f %d\n", s->pts / 1e9, s->fix.latitude,
+          s->fix.longitude, s->fix.speed, s->fix.quality);
+    }
+    if (f)
+      fclose (f);
+  }
+  if (nmea) {
+    GArray *log = read_nmea (nmea);
+
+    failures += check_against_log (&rd, log, tol_ms);
+    g_array_unref (log);
+  }
+  g_print ("%s\n", failures ? "KLV CHECK FAILED" : "KLV CHECK OK");
+  return failures ? 1 : 0;
+}
