@@ -13,10 +13,13 @@
  * second) and AAC at 128 kbit/s, muxed into MPEG-TS, recorded by a
  * looprecsink and, when #GstDashcamBin:uri is set, streamed by an
  * srtuploadsink that uploads what the server missed from the recording.
+ * When #GstDashcamBin:gps names a gpsd, a gpsklvsrc adds the positions to
+ * the TS as a KLV data stream.
  *
  * |[
  *   video ! queue ! videoconvert ! I420 ! x264enc ! h264parse ! queue ! mpegtsmux ! tee
  *   audio ! audioconvert ! audioresample ! AAC encoder ! aacparse ! queue ! mux.
+ *   gpsklvsrc name=gps ! queue ! mux.                         (only with gps)
  *   tee. ! queue (leaky) ! looprecsink name=recorder
  *   tee. ! queue (leaky) ! srtuploadsink name=uploader      (only with a uri)
  * ]|
@@ -62,6 +65,7 @@ enum
   PROP_SEGMENT_DURATION,
   PROP_BITRATE,
   PROP_ENCODER,
+  PROP_GPS,
 };
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
@@ -133,6 +137,10 @@ gst_dashcam_bin_class_init (GstDashcamBinClass * klass)
           "Element factory of the H.264 encoder (x264enc, or a hardware "
           "encoder such as vaapih264enc or v4l2h264enc)", DEFAULT_ENCODER,
           PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_GPS,
+      g_param_spec_string ("gps", "GPS",
+          "gpsd address, host[:port] (gps::server); the positions go into "
+          "the TS as KLV (NULL = no GPS)", NULL, PARAM_FLAGS_READY));
 
   gst_element_class_set_static_metadata (element_class, "Dashcam",
       "Sink/Video/Network",
@@ -294,6 +302,8 @@ gst_dashcam_bin_dispose (GObject * object)
 
   gst_clear_object (&self->upqueue);
   gst_clear_object (&self->uploader);
+  gst_clear_object (&self->gpssrc);
+  gst_clear_object (&self->gpsqueue);
   G_OBJECT_CLASS (parent_class)->dispose (object);
 }
 
@@ -303,6 +313,7 @@ gst_dashcam_bin_finalize (GObject * object)
   GstDashcamBin *self = GST_DASHCAM_BIN (object);
 
   g_free (self->encoder_name);
+  g_free (self->gps);
   g_free (self->missing);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -340,6 +351,12 @@ gst_dashcam_bin_set_property (GObject * object, guint prop_id,
       self->encoder_name = g_value_dup_string (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_GPS:
+      GST_OBJECT_LOCK (self);
+      g_free (self->gps);
+      self->gps = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -374,6 +391,11 @@ gst_dashcam_bin_get_property (GObject * object, guint prop_id,
     case PROP_ENCODER:
       GST_OBJECT_LOCK (self);
       g_value_set_string (value, self->encoder_name);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_GPS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->gps);
       GST_OBJECT_UNLOCK (self);
       break;
     default:
@@ -472,6 +494,57 @@ setup_uploader (GstDashcamBin * self)
   g_free (uri);
 }
 
+/* Adds gpsklvsrc ! queue ! mux when the gps property is set, takes them
+ * out when it was cleared (the muxer's pad goes with them). */
+static gboolean
+setup_gps (GstDashcamBin * self)
+{
+  gchar *gps;
+
+  GST_OBJECT_LOCK (self);
+  gps = g_strdup (self->gps);
+  GST_OBJECT_UNLOCK (self);
+
+  if (gps && self->gpssrc == NULL) {
+    self->gpssrc = gst_element_factory_make ("gpsklvsrc", "gps");
+    if (self->gpssrc == NULL)
+      goto no_gpsklvsrc;
+    gst_object_ref_sink (self->gpssrc);
+    self->gpsqueue = gst_object_ref_sink (gst_element_factory_make ("queue",
+            "gpsqueue"));
+    gst_bin_add_many (GST_BIN (self), gst_object_ref (self->gpssrc),
+        gst_object_ref (self->gpsqueue), NULL);
+    gst_element_link_many (self->gpssrc, self->gpsqueue, self->mux, NULL);
+  } else if (gps == NULL && self->gpssrc) {
+    GstPad *src = gst_element_get_static_pad (self->gpsqueue, "src");
+    GstPad *muxpad = gst_pad_get_peer (src);
+
+    gst_bin_remove_many (GST_BIN (self), self->gpssrc, self->gpsqueue, NULL);
+    if (muxpad) {
+      gst_element_release_request_pad (self->mux, muxpad);
+      gst_object_unref (muxpad);
+    }
+    gst_object_unref (src);
+    gst_clear_object (&self->gpssrc);
+    gst_clear_object (&self->gpsqueue);
+  }
+  if (gps)
+    g_object_set (self->gpssrc, "server", gps, NULL);
+  g_free (gps);
+  return TRUE;
+
+  /* ERRORS */
+no_gpsklvsrc:
+  {
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("No element \"gpsklvsrc\" (property \"gps\"): gst-dashcam was "
+            "built without libgps (install libgps-dev and rebuild)."),
+        (NULL));
+    g_free (gps);
+    return FALSE;
+  }
+}
+
 static GstStateChangeReturn
 gst_dashcam_bin_change_state (GstElement * element, GstStateChange transition)
 {
@@ -484,7 +557,7 @@ gst_dashcam_bin_change_state (GstElement * element, GstStateChange transition)
     return GST_STATE_CHANGE_FAILURE;
   }
   if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
-    if (!setup_encoder (self))
+    if (!setup_encoder (self) || !setup_gps (self))
       return GST_STATE_CHANGE_FAILURE;
     setup_uploader (self);
   }
