@@ -96,6 +96,8 @@ static GstStateChangeReturn gst_dashcam_bin_change_state (GstElement *
 static GstPad *gst_dashcam_bin_request_new_pad (GstElement * element,
     GstPadTemplate * templ, const gchar * name, const GstCaps * caps);
 static void gst_dashcam_bin_release_pad (GstElement * element, GstPad * pad);
+static GstPadProbeReturn on_video_eos (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data);
 
 #define PARAM_FLAGS_READY \
   (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
@@ -287,6 +289,11 @@ gst_dashcam_bin_init (GstDashcamBin * self)
   gst_element_link_many (self->vqueue, self->convert, self->rawcaps, NULL);
   gst_element_link_many (self->parse, self->muxqueue, self->mux, self->tee,
       self->recqueue, self->recorder, NULL);
+
+  target = gst_element_get_static_pad (self->parse, "src");
+  gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      on_video_eos, self, NULL);
+  gst_object_unref (target);
 
   target = gst_element_get_static_pad (self->vqueue, "sink");
   self->video_pad = gst_ghost_pad_new_from_template ("video", target,
@@ -494,6 +501,29 @@ setup_uploader (GstDashcamBin * self)
   g_free (uri);
 }
 
+/* The video's end is the recording's end: the GPS source, which would run
+ * forever, is ended with it so that the muxer can finish. */
+static GstPadProbeReturn
+on_video_eos (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstDashcamBin *self = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstElement *gpssrc = NULL;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  GST_OBJECT_LOCK (self);
+  if (self->gpssrc)
+    gpssrc = gst_object_ref (self->gpssrc);
+  GST_OBJECT_UNLOCK (self);
+  if (gpssrc) {
+    GST_INFO_OBJECT (self, "video ended: ending the GPS stream");
+    gst_element_send_event (gpssrc, gst_event_new_eos ());
+    gst_object_unref (gpssrc);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* Adds gpsklvsrc ! queue ! mux when the gps property is set, takes them
  * out when it was cleared (the muxer's pad goes with them). */
 static gboolean
@@ -506,10 +536,13 @@ setup_gps (GstDashcamBin * self)
   GST_OBJECT_UNLOCK (self);
 
   if (gps && self->gpssrc == NULL) {
-    self->gpssrc = gst_element_factory_make ("gpsklvsrc", "gps");
-    if (self->gpssrc == NULL)
+    GstElement *gpssrc = gst_element_factory_make ("gpsklvsrc", "gps");
+
+    if (gpssrc == NULL)
       goto no_gpsklvsrc;
-    gst_object_ref_sink (self->gpssrc);
+    GST_OBJECT_LOCK (self);
+    self->gpssrc = gst_object_ref_sink (gpssrc);
+    GST_OBJECT_UNLOCK (self);
     self->gpsqueue = gst_object_ref_sink (gst_element_factory_make ("queue",
             "gpsqueue"));
     gst_bin_add_many (GST_BIN (self), gst_object_ref (self->gpssrc),
@@ -525,7 +558,9 @@ setup_gps (GstDashcamBin * self)
       gst_object_unref (muxpad);
     }
     gst_object_unref (src);
+    GST_OBJECT_LOCK (self);
     gst_clear_object (&self->gpssrc);
+    GST_OBJECT_UNLOCK (self);
     gst_clear_object (&self->gpsqueue);
   }
   if (gps)
