@@ -7,17 +7,22 @@
 /* Test helper: reads back the KLV (MISB ST 0601 local sets) of recorded
  * MPEG-TS files and compares them with the NMEA log gpsfake replayed.
  *
- *   klv-check [--nmea LOG] [--tolerance-ms 100] [--track OUT] FILE.ts...
+ *   klv-check [--nmea LOG [--sent SENT]] [--tolerance-ms 100]
+ *             [--track OUT] FILE.ts...
  *
  * The files are read in order as one timeline (looprecsink keeps the
  * stream's timestamps). Every local set must pass its checksum. With
  * --nmea, every fix of the log (RMC with status A) must be found exactly
  * once among the current (not repeated) sets, its position within 1e-6
- * degree; and each set's timestamp, less the fix's UTC, must be the same
- * for all fixes within the tolerance (the fix sits next to the video frames
- * of its moment, up to the receiver's constant latency), and lie within
- * the video of its file. --track writes "pts_s lat lon speed quality" lines.
- * Prints a summary; exit status 0 when everything holds.
+ * degree, inside the video of its file. With --sent, the times at which
+ * gpsfake sent each sentence ("EPOCH_SECONDS ... $GPGGA,..." lines, from
+ * gpsfake -l): each fix's timestamp in the stream, less the time its last
+ * sentence was sent, must be the same for every fix within the tolerance,
+ * i.e. each fix is stamped when it happened, next to the video frames
+ * captured at that moment (the clocks' offset cancels out; gpsfake itself
+ * drifts from the log's UTC under load, so the log's times cannot serve).
+ * --track writes "pts_s lat lon speed quality" lines. Prints a summary;
+ * exit status 0 when everything holds.
  */
 
 #include <glib.h>
@@ -171,6 +176,55 @@ read_nmea (const gchar * path)
   return fixes;
 }
 
+/* "hhmmss.ss" -> milliseconds of the day, or -1 */
+static gint64
+tod_ms (const gchar * f)
+{
+  if (strlen (f) < 6 || !g_ascii_isdigit (f[0]))
+    return -1;
+  return ((f[0] - '0') * 10 + f[1] - '0') * 3600000 +
+      ((f[2] - '0') * 10 + f[3] - '0') * 60000 +
+      (gint64) llround (g_ascii_strtod (f + 4, NULL) * 1000);
+}
+
+/* time of day (ms) of each sentence -> when its last sentence was sent,
+ * in nanoseconds */
+static GHashTable *
+read_sent (const gchar * path)
+{
+  GHashTable *sent = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+      g_free, g_free);
+  gchar *text, **lines;
+  guint i;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL)) {
+    g_printerr ("cannot read %s\n", path);
+    return sent;
+  }
+  lines = g_strsplit (text, "\n", -1);
+  for (i = 0; lines[i]; i++) {
+    const gchar *nmea = strchr (lines[i], '$');
+    gchar **f;
+    gint64 key, *k, *v;
+
+    if (nmea == NULL)
+      continue;
+    f = g_strsplit (nmea, ",", 3);
+    key = f[0] && f[1] ? tod_ms (f[1]) : -1;
+    g_strfreev (f);
+    if (key < 0)
+      continue;
+    k = g_new (gint64, 1);
+    v = g_new (gint64, 1);
+    *k = key;
+    *v = (gint64) llround (g_ascii_strtod (lines[i], NULL) * 1e9);
+    g_hash_table_replace (sent, k, v);
+  }
+  g_strfreev (lines);
+  g_free (text);
+  return sent;
+}
+
 static gint
 cmp_gint64 (gconstpointer a, gconstpointer b)
 {
@@ -181,7 +235,8 @@ cmp_gint64 (gconstpointer a, gconstpointer b)
 
 /* The --nmea checks; returns the number of failures. */
 static guint
-check_against_log (Reader * rd, GArray * log, gdouble tol_ms)
+check_against_log (Reader * rd, GArray * log, GHashTable * sent,
+    gdouble tol_ms)
 {
   guint i, j, missing = 0, dup = 0, unknown = 0, outside = 0, failures = 0;
   guint *seen = g_new0 (guint, log->len);
@@ -210,8 +265,17 @@ check_against_log (Reader * rd, GArray * log, gdouble tol_ms)
     }
     if (!found)
       unknown++;
-    off = (gint64) s->pts - s->fix.time_us * 1000;
-    g_array_append_val (d, off);
+    if (sent) {
+      gint64 key = (s->fix.time_us / 1000) % (24 * 3600 * 1000);
+      gint64 *when = g_hash_table_lookup (sent, &key);
+
+      if (when) {
+        off = (gint64) s->pts - *when;
+        g_array_append_val (d, off);
+      } else {
+        unknown++;
+      }
+    }
     if (s->pts + tol_ms * 1e6 < vf || s->pts > vl + tol_ms * 1e6)
       outside++;
   }
@@ -229,17 +293,22 @@ check_against_log (Reader * rd, GArray * log, gdouble tol_ms)
     g_array_sort (sorted, cmp_gint64);
     median = g_array_index (sorted, gint64, sorted->len / 2);
     g_array_unref (sorted);
-    for (i = 0; i < d->len; i++)
-      spread = MAX (spread,
-          fabs ((gdouble) (g_array_index (d, gint64, i) - median)) / 1e6);
+    for (i = 0; i < d->len; i++) {
+      gdouble dev = (g_array_index (d, gint64, i) - median) / 1e6;
+
+      if (fabs (dev) > tol_ms / 2)
+        g_print ("  fix %u of the stream: %+.1f ms from the median\n", i, dev);
+      spread = MAX (spread, fabs (dev));
+    }
   }
   g_print ("fixes in the log: %u, read back once: %u, missing: %u, "
       "more than once: %u, not in the log: %u\n", log->len,
       log->len - missing - dup, missing, dup, unknown);
   g_print ("largest position error: %.2e degree\n", max_err);
-  g_print ("timestamp minus fix UTC: median %.3f s, largest deviation "
-      "%.1f ms; sets outside their file's video: %u\n", median / 1e9, spread,
-      outside);
+  g_print ("sets outside their file's video: %u\n", outside);
+  if (sent)
+    g_print ("timestamp minus time sent: %u fixes, largest deviation from "
+        "the median %.1f ms\n", d->len, spread);
   failures += missing + dup + unknown + outside;
   failures += max_err > 1e-6;
   failures += spread > tol_ms;
@@ -251,11 +320,13 @@ check_against_log (Reader * rd, GArray * log, gdouble tol_ms)
 int
 main (int argc, char **argv)
 {
-  gchar *nmea = NULL, *track = NULL;
+  gchar *nmea = NULL, *track = NULL, *sent_path = NULL;
   gdouble tol_ms = 100;
   GOptionEntry entries[] = {
     {"nmea", 0, 0, G_OPTION_ARG_FILENAME, &nmea, "NMEA log to compare with",
         "LOG"},
+    {"sent", 0, 0, G_OPTION_ARG_FILENAME, &sent_path,
+        "When gpsfake sent each sentence", "SENT"},
     {"tolerance-ms", 0, 0, G_OPTION_ARG_DOUBLE, &tol_ms,
         "Largest timing deviation, ms", "MS"},
     {"track", 0, 0, G_OPTION_ARG_FILENAME, &track, "Write the track", "OUT"},
@@ -305,9 +376,12 @@ main (int argc, char **argv)
   }
   if (nmea) {
     GArray *log = read_nmea (nmea);
+    GHashTable *sent = sent_path ? read_sent (sent_path) : NULL;
 
-    failures += check_against_log (&rd, log, tol_ms);
+    failures += check_against_log (&rd, log, sent, tol_ms);
     g_array_unref (log);
+    if (sent)
+      g_hash_table_unref (sent);
   }
   g_print ("%s\n", failures ? "KLV CHECK FAILED" : "KLV CHECK OK");
   return failures ? 1 : 0;
