@@ -23,7 +23,7 @@ dashcam_env
 location=$DASHCAM_TOP/recordings
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,13p' "$0"; exec "$DASHCAM_BUILD/tools/dashcam-demo" --help ;;
+    -h|--help) sed -n '2,15p' "$0"; exec "$DASHCAM_BUILD/tools/dashcam-demo" --help ;;
   esac
 done
 args=("$@")
