@@ -10,10 +10,11 @@
 # 5 fixes a second on a free port), interleaved. Per run: the process's
 # CPU (user + sys) and, read from /proc/PID/task/*/schedstat (ns), the CPU
 # of the GPS branch's own threads: the reader (gpsklvsrc), the source's
-# streaming thread (gps:src) and its queue (gpsqueue:src). The muxer's
-# share of muxing the KLV is inside the whole-process difference, which is
-# noise-bound (x264 alone is ~40 % of a core). Prints a markdown table of
-# medians. Needs a build (ninja -C build) and gpsfake.
+# streaming thread (gps:src) and its queue (gpsqueue:src); and the muxer's
+# thread (mux:src) in both modes, whose difference is what muxing the KLV
+# costs. The whole-process difference is printed too but is noise-bound
+# (x264 varies by more than the GPS branch costs). Prints a markdown table
+# of medians. Needs a build (ninja -C build) and gpsfake.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 seconds=60 reps=3 size=1280x720
@@ -47,9 +48,9 @@ gpsfake -q -c 0.1 -P "$port" "$top/tests/data/drive.nmea" >"$work/gpsfake.log" 2
 pids+=($!)
 sleep 2
 
-# run MODE REP: prints "process_cpu_s gps_threads_cpu_s"
+# run MODE REP: prints "process_cpu_s gps_threads_cpu_s mux_thread_cpu_s"
 run() {
-  local mode=$1 rep=$2 w=${size%x*} h=${size#*x} gps= pid cpu tcpu t comm
+  local mode=$1 rep=$2 w=${size%x*} h=${size#*x} gps= pid cpu tcpu mcpu t comm
   [ "$mode" = gps ] && gps="gps=127.0.0.1:$port"
   rm -rf "$work/rec"
   # shellcheck disable=SC2086
@@ -58,19 +59,22 @@ run() {
     dashcambin location="$work/rec" $gps >"$work/run.log" 2>&1 &
   pid=$!
   sleep "$seconds"
-  tcpu=0
+  tcpu=0 mcpu=0
   for t in /proc/$pid/task/*; do
     comm=$(cat "$t/comm" 2>/dev/null || true)
     case $comm in
       gpsklvsrc|gps:src|gpsqueue:src)
         tcpu=$((tcpu + $(cut -d' ' -f1 "$t/schedstat"))) ;;
+      mux:src)
+        mcpu=$((mcpu + $(cut -d' ' -f1 "$t/schedstat"))) ;;
     esac
   done
   read -r -a st <"/proc/$pid/stat"
   cpu=$(( st[13] + st[14] ))
   kill -INT "$pid"
   wait "$pid" || true
-  awk -v c="$cpu" -v hz="$hz" -v t="$tcpu" 'BEGIN { printf "%.2f %.3f\n", c / hz, t / 1e9 }'
+  awk -v c="$cpu" -v hz="$hz" -v t="$tcpu" -v m="$mcpu" \
+    'BEGIN { printf "%.2f %.3f %.3f\n", c / hz, t / 1e9, m / 1e9 }'
 }
 
 : >"$work/results"
@@ -84,13 +88,15 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 p_none=$(awk '$1 == "none" { print $2 }' "$work/results" | median)
 p_gps=$(awk '$1 == "gps" { print $2 }' "$work/results" | median)
 t_gps=$(awk '$1 == "gps" { print $3 }' "$work/results" | median)
+m_none=$(awk '$1 == "none" { print $4 }' "$work/results" | median)
+m_gps=$(awk '$1 == "gps" { print $4 }' "$work/results" | median)
 echo
 echo "$size 30 fps, $seconds s, medians of $reps interleaved runs each:"
 echo
-echo "| run | process CPU s | % of one core | GPS threads CPU s | GPS threads % of one core |"
-echo "|---|---:|---:|---:|---:|"
-awk -v s="$seconds" -v a="$p_none" -v b="$p_gps" -v t="$t_gps" 'BEGIN {
-  printf "| dashcambin | %.2f | %.2f%% | - | - |\n", a, 100 * a / s
-  printf "| dashcambin gps= (5 fixes/s) | %.2f | %.2f%% | %.3f | %.3f%% |\n", b, 100 * b / s, t, 100 * t / s
-  printf "| difference | %+.2f | %+.2f%% | | |\n", b - a, 100 * (b - a) / s
+echo "| run | process CPU s | % of one core | GPS threads CPU s | muxer thread CPU s | GPS branch (GPS threads + muxer difference) % of one core |"
+echo "|---|---:|---:|---:|---:|---:|"
+awk -v s="$seconds" -v a="$p_none" -v b="$p_gps" -v t="$t_gps" -v m0="$m_none" -v m1="$m_gps" 'BEGIN {
+  printf "| dashcambin | %.2f | %.2f%% | - | %.3f | - |\n", a, 100 * a / s, m0
+  printf "| dashcambin gps= (5 fixes/s) | %.2f | %.2f%% | %.3f | %.3f | %.3f%% |\n", b, 100 * b / s, t, m1, 100 * (t + m1 - m0) / s
+  printf "| difference | %+.2f | %+.2f%% | | %+.3f | |\n", b - a, 100 * (b - a) / s, m1 - m0
 }'
