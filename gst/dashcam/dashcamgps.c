@@ -428,3 +428,94 @@ bad:
   g_free (h);
   return FALSE;
 }
+
+static void
+append_double (GString * out, const gchar * format, gdouble v)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_string_append (out, g_ascii_formatd (buf, sizeof (buf), format, v));
+}
+
+static void
+append_trkpt (GString * out, const DashcamGpsFix * f)
+{
+  GDateTime *dt = g_date_time_new_from_unix_utc (f->time_us / G_USEC_PER_SEC);
+  gchar *stamp = dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%S") : NULL;
+
+  g_string_append (out, "      <trkpt lat=\"");
+  append_double (out, "%.7f", f->latitude);
+  g_string_append (out, "\" lon=\"");
+  append_double (out, "%.7f", f->longitude);
+  g_string_append (out, "\">");
+  if (!isnan (f->altitude)) {
+    g_string_append (out, "<ele>");
+    append_double (out, "%.1f", f->altitude);
+    g_string_append (out, "</ele>");
+  }
+  if (stamp)
+    g_string_append_printf (out, "<time>%s.%03dZ</time>", stamp,
+        (gint) (f->time_us % G_USEC_PER_SEC / 1000));
+  g_string_append_printf (out, "<fix>%s</fix>",
+      f->quality == DASHCAM_GPS_FIX_3D ? "3d" : "2d");
+  if (f->satellites >= 0)
+    g_string_append_printf (out, "<sat>%d</sat>", f->satellites);
+  if (!isnan (f->speed) || !isnan (f->track)) {
+    g_string_append (out, "<extensions><gpxtpx:TrackPointExtension>");
+    if (!isnan (f->speed)) {
+      g_string_append (out, "<gpxtpx:speed>");
+      append_double (out, "%.2f", f->speed);
+      g_string_append (out, "</gpxtpx:speed>");
+    }
+    if (!isnan (f->track)) {
+      g_string_append (out, "<gpxtpx:course>");
+      append_double (out, "%.1f", f->track);
+      g_string_append (out, "</gpxtpx:course>");
+    }
+    g_string_append (out, "</gpxtpx:TrackPointExtension></extensions>");
+  }
+  g_string_append (out, "</trkpt>\n");
+  g_free (stamp);
+  if (dt)
+    g_date_time_unref (dt);
+}
+
+/* A GPX 1.1 document of one track named @name: a track point (time,
+ * position, elevation of 3D fixes, fix type, satellites, and speed and
+ * course in Garmin's TrackPointExtension v2, which GPX 1.1 admits in
+ * <extensions>) per current fix of @fixes; a set without a current fix
+ * (stale, none) ends the track segment, so that a gap is not drawn as a
+ * straight line. */
+gchar *
+dashcam_gpx_write (const DashcamGpsFix * fixes, guint n_fixes,
+    const gchar * name)
+{
+  GString *out = g_string_new (NULL);
+  gchar *ename = g_markup_escape_text (name ? name : "", -1);
+  gboolean in_seg = FALSE;
+  guint i;
+
+  g_string_append_printf (out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<gpx version=\"1.1\" creator=\"gst-dashcam\"\n"
+      "  xmlns=\"http://www.topografix.com/GPX/1/1\"\n"
+      "  xmlns:gpxtpx=\"http://www.garmin.com/xmlschemas/"
+      "TrackPointExtension/v2\">\n"
+      "  <trk>\n    <name>%s</name>\n", ename);
+  for (i = 0; i < n_fixes; i++) {
+    if (!dashcam_gps_fix_is_current (&fixes[i])) {
+      if (in_seg)
+        g_string_append (out, "    </trkseg>\n");
+      in_seg = FALSE;
+      continue;
+    }
+    if (!in_seg)
+      g_string_append (out, "    <trkseg>\n");
+    in_seg = TRUE;
+    append_trkpt (out, &fixes[i]);
+  }
+  if (in_seg)
+    g_string_append (out, "    </trkseg>\n");
+  g_string_append (out, "  </trk>\n</gpx>\n");
+  g_free (ename);
+  return g_string_free (out, FALSE);
+}

@@ -67,6 +67,9 @@ gboolean dashcam_klv_decode_fix (const guint8 * data, gsize size,
     DashcamGpsFix * fix, gsize * consumed);
 
 gboolean dashcam_nmea_parse_rmc (const gchar * line, DashcamGpsFix * fix);
+gchar *dashcam_gpx_write (const DashcamGpsFix * fixes, guint n_fixes,
+    const gchar * name);
+
 gboolean dashcam_gps_server_parse (const gchar * server, gchar ** host,
     gchar ** port);
 

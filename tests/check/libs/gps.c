@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "dashcamgps.h"
 
@@ -242,6 +243,81 @@ GST_START_TEST (test_server_parse)
 
 GST_END_TEST;
 
+static guint
+count (const gchar * haystack, const gchar * needle)
+{
+  guint n = 0;
+
+  while ((haystack = strstr (haystack, needle))) {
+    n++;
+    haystack++;
+  }
+  return n;
+}
+
+/* Track points of current fixes, segments broken at gaps, locale-proof
+ * numbers; well-formed for xmllint and, when DASHCAM_GPX_XSD names the GPX
+ * 1.1 schema (gpx.xsd, not shipped by any Debian package), valid. */
+GST_START_TEST (test_gpx)
+{
+  DashcamGpsFix fixes[5];
+  gchar *gpx, *dir, *path, *out = NULL;
+  const gchar *xsd = g_getenv ("DASHCAM_GPX_XSD");
+  gint status = -1;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (fixes); i++) {
+    make_fix (&fixes[i]);
+    fixes[i].time_us += i * 200000;
+    fixes[i].latitude += i * 1e-5;
+  }
+  fixes[2].quality = DASHCAM_GPS_STALE;
+  fixes[4].quality = DASHCAM_GPS_FIX_2D;
+  fixes[4].altitude = NAN;
+  gpx = dashcam_gpx_write (fixes, G_N_ELEMENTS (fixes), "seg <1> & co");
+
+  fail_unless (g_str_has_prefix (gpx, "<?xml version=\"1.0\""));
+  fail_unless (strstr (gpx, "<name>seg &lt;1&gt; &amp; co</name>"));
+  fail_unless_equals_int (count (gpx, "<trkpt "), 4);
+  fail_unless_equals_int (count (gpx, "<trkseg>"), 2);
+  fail_unless (strstr (gpx, "<trkpt lat=\"52.5163123\" lon=\"-13.3777456\">"
+          "<ele>34.4</ele><time>2026-05-14T08:30:05.200Z</time><fix>3d</fix>"
+          "<sat>9</sat><extensions><gpxtpx:TrackPointExtension>"
+          "<gpxtpx:speed>13.60</gpxtpx:speed><gpxtpx:course>271.5"
+          "</gpxtpx:course></gpxtpx:TrackPointExtension></extensions>"
+          "</trkpt>"), "%s", gpx);
+  fail_unless (strstr (gpx, "<fix>2d</fix>"));
+
+  dir = g_dir_make_tmp ("gpx-XXXXXX", NULL);
+  path = g_build_filename (dir, "t.gpx", NULL);
+  fail_unless (g_file_set_contents (path, gpx, -1, NULL));
+  {
+    const gchar *argv[] = { "xmllint", "--noout", NULL, NULL, NULL, NULL };
+
+    if (xsd) {
+      argv[2] = "--schema";
+      argv[3] = xsd;
+      argv[4] = path;
+    } else {
+      argv[2] = path;
+      g_printerr ("DASHCAM_GPX_XSD unset: well-formedness only\n");
+    }
+    if (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+            NULL, NULL, &out, &status, NULL))
+      fail_unless (g_spawn_check_wait_status (status, NULL), "%s", out);
+    else
+      g_printerr ("SKIP: xmllint (libxml2-utils) is not installed\n");
+  }
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (out);
+  g_free (path);
+  g_free (dir);
+  g_free (gpx);
+}
+
+GST_END_TEST;
+
 static Suite *
 gps_suite (void)
 {
@@ -256,6 +332,7 @@ gps_suite (void)
   tcase_add_test (tc, test_decode_refuses);
   tcase_add_test (tc, test_nmea_rmc);
   tcase_add_test (tc, test_server_parse);
+  tcase_add_test (tc, test_gpx);
   return s;
 }
 
