@@ -19,8 +19,16 @@
  */
 
 #include "dashcamgps.h"
+#include "dashcamts.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
 #include <math.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -518,4 +526,169 @@ dashcam_gpx_write (const DashcamGpsFix * fixes, guint n_fixes,
   g_string_append (out, "  </trk>\n</gpx>\n");
   g_free (ename);
   return g_string_free (out, FALSE);
+}
+
+/* Decodes the local sets of one complete PES packet (private stream 1, as
+ * mpegtsmux writes KLV) into @out. */
+static void
+scan_pes (GByteArray * pes, GArray * out)
+{
+  gsize pos, used;
+
+  if (pes->len < 9 || pes->data[0] != 0 || pes->data[1] != 0
+      || pes->data[2] != 1 || pes->data[3] != 0xbd)
+    return;
+  pos = 9 + pes->data[8];
+  while (pos < pes->len) {
+    DashcamGpsFix fix;
+
+    if (!dashcam_klv_decode_fix (pes->data + pos, pes->len - pos, &fix,
+            &used))
+      return;
+    g_array_append_val (out, fix);
+    pos += used;
+  }
+}
+
+/* Every MISB ST 0601 local set carried in the TS @data, in stream order
+ * (a DashcamGpsFix each; unreadable ones are skipped). */
+GArray *
+dashcam_klv_scan_ts (const guint8 * data, gsize len)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (DashcamGpsFix));
+  GHashTable *pes = g_hash_table_new_full (NULL, NULL, NULL,
+      (GDestroyNotify) g_byte_array_unref);
+  DashcamTsParser parser;
+  GHashTableIter iter;
+  gpointer value;
+  gsize i;
+
+  dashcam_ts_parser_init (&parser);
+  for (i = 0; i + DASHCAM_TS_PACKET_SIZE <= len; i += DASHCAM_TS_PACKET_SIZE) {
+    const guint8 *p = data + i;
+    DashcamTsPacketInfo info;
+    GByteArray *buf;
+    gsize off = 4;
+
+    if (p[0] != DASHCAM_TS_SYNC_BYTE)
+      continue;
+    dashcam_ts_parser_parse (&parser, p, &info);
+    if (info.is_primary || info.is_pat || info.is_pmt
+        || info.pid == DASHCAM_TS_PID_NULL)
+      continue;
+    if (p[3] & 0x20)
+      off += 1 + p[4];
+    if (!(p[3] & 0x10) || off >= DASHCAM_TS_PACKET_SIZE)
+      continue;
+    buf = g_hash_table_lookup (pes, GUINT_TO_POINTER (info.pid));
+    if (info.pusi) {
+      if (buf)
+        scan_pes (buf, out);
+      buf = g_byte_array_new ();
+      g_hash_table_replace (pes, GUINT_TO_POINTER (info.pid), buf);
+    }
+    if (buf)
+      g_byte_array_append (buf, p + off, DASHCAM_TS_PACKET_SIZE - off);
+  }
+  g_hash_table_iter_init (&iter, pes);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    scan_pes (value, out);
+  g_hash_table_unref (pes);
+  return out;
+}
+
+/* NAME.ts -> NAME.gpx; another name gets .gpx appended. */
+gchar *
+dashcam_gpx_sidecar_name (const gchar * segment_name)
+{
+  if (g_str_has_suffix (segment_name, ".ts"))
+    return g_strdup_printf ("%.*s.gpx",
+        (gint) strlen (segment_name) - 3, segment_name);
+  return g_strconcat (segment_name, ".gpx", NULL);
+}
+
+static gboolean
+write_all (gint fd, const gchar * data, gsize len)
+{
+  while (len > 0) {
+    gssize n = write (fd, data, len);
+
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return FALSE;
+    data += n;
+    len -= n;
+  }
+  return TRUE;
+}
+
+/* Reads the segment @ts_name in @dir_fd (the segment's file as it is now:
+ * NAME or NAME.part) and, if it carries fixes, writes the GPX sidecar of
+ * @segment_name the way segments are written: NAME.gpx.part, synced,
+ * renamed, the directory synced. A segment without a fix gets none (and
+ * loses a stale one). @n_points gets the track points written. */
+gboolean
+dashcam_gpx_write_sidecar (gint dir_fd, const gchar * ts_name,
+    const gchar * segment_name, guint * n_points, GError ** error)
+{
+  gchar *gpx_name = dashcam_gpx_sidecar_name (segment_name);
+  gchar *part = g_strconcat (gpx_name, ".part", NULL);
+  GArray *fixes = NULL;
+  gchar *text = NULL;
+  gboolean ok = FALSE;
+  struct stat st;
+  gpointer map;
+  guint i, n = 0;
+  gint fd;
+
+  fd = openat (dir_fd, ts_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 || fstat (fd, &st) < 0)
+    goto failed;
+  if (st.st_size > 0) {
+    map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED)
+      goto failed;
+    fixes = dashcam_klv_scan_ts (map, st.st_size);
+    munmap (map, st.st_size);
+  }
+  close (fd);
+  fd = -1;
+  for (i = 0; fixes && i < fixes->len; i++)
+    n += dashcam_gps_fix_is_current (&g_array_index (fixes, DashcamGpsFix,
+            i));
+  if (n == 0) {
+    if (unlinkat (dir_fd, gpx_name, 0) < 0 && errno != ENOENT)
+      goto failed;
+    ok = TRUE;
+    goto out;
+  }
+  text = dashcam_gpx_write ((DashcamGpsFix *) fixes->data, fixes->len,
+      segment_name);
+  fd = openat (dir_fd, part, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+      O_CLOEXEC, 0640);
+  if (fd < 0 || !write_all (fd, text, strlen (text)) || fdatasync (fd) < 0)
+    goto failed;
+  close (fd);
+  fd = -1;
+  if (renameat (dir_fd, part, dir_fd, gpx_name) < 0 || fsync (dir_fd) < 0)
+    goto failed;
+  ok = TRUE;
+  goto out;
+
+failed:
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+      "GPX sidecar of %s: %s", segment_name, g_strerror (errno));
+  if (fd >= 0)
+    close (fd);
+  unlinkat (dir_fd, part, 0);
+out:
+  if (n_points)
+    *n_points = ok ? n : 0;
+  if (fixes)
+    g_array_unref (fixes);
+  g_free (text);
+  g_free (part);
+  g_free (gpx_name);
+  return ok;
 }

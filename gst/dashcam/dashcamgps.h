@@ -70,6 +70,11 @@ gboolean dashcam_nmea_parse_rmc (const gchar * line, DashcamGpsFix * fix);
 gchar *dashcam_gpx_write (const DashcamGpsFix * fixes, guint n_fixes,
     const gchar * name);
 
+GArray *dashcam_klv_scan_ts (const guint8 * data, gsize len);
+gchar *dashcam_gpx_sidecar_name (const gchar * segment_name);
+gboolean dashcam_gpx_write_sidecar (gint dir_fd, const gchar * ts_name,
+    const gchar * segment_name, guint * n_points, GError ** error);
+
 gboolean dashcam_gps_server_parse (const gchar * server, gchar ** host,
     gchar ** port);
 

@@ -12,8 +12,11 @@
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "dashcamgps.h"
+#include "dashcamts.h"
 
 GST_START_TEST (test_ber_length)
 {
@@ -318,6 +321,120 @@ GST_START_TEST (test_gpx)
 
 GST_END_TEST;
 
+/* One TS packet on @pid carrying a PES (private stream 1, with a PTS) of
+ * the local set of @fix, stuffed with an adaptation field. */
+static void
+klv_packet (guint8 * pkt, guint16 pid, const DashcamGpsFix * fix)
+{
+  guint8 set[DASHCAM_KLV_FIX_MAX_SIZE], pes[128];
+  gsize len = dashcam_klv_encode_fix (fix, set), pes_len, stuff;
+  static const guint8 head[] = { 0x00, 0x00, 0x01, 0xbd, 0, 0, 0x84, 0x80,
+    0x05, 0x21, 0x00, 0x01, 0x00, 0x01
+  };
+
+  memcpy (pes, head, sizeof (head));
+  memcpy (pes + sizeof (head), set, len);
+  pes_len = sizeof (head) + len;
+  pes[4] = (pes_len - 6) >> 8;
+  pes[5] = (pes_len - 6) & 0xff;
+  stuff = 184 - pes_len;        /* adaptation field: length byte + rest */
+  pkt[0] = 0x47;
+  pkt[1] = 0x40 | (pid >> 8);
+  pkt[2] = pid & 0xff;
+  pkt[3] = 0x30;
+  pkt[4] = stuff - 1;
+  if (stuff > 1) {
+    pkt[5] = 0;
+    memset (pkt + 6, 0xff, stuff - 2);
+  }
+  memcpy (pkt + 4 + stuff, pes, pes_len);
+}
+
+/* The local sets of a TS are found in order; the sidecar of a segment
+ * with fixes is written (NAME.ts -> NAME.gpx, no .part left), and one
+ * without any gets none (a stale one is removed). */
+GST_START_TEST (test_scan_and_sidecar)
+{
+  guint8 ts[4 * 188];
+  DashcamGpsFix fix;
+  GArray *found;
+  gchar *dir, *path, *text;
+  gint dir_fd;
+  guint n = 99;
+
+  make_fix (&fix);
+  klv_packet (ts, 0x102, &fix);
+  memset (ts + 188, 0xff, 188);         /* a packet of another stream */
+  ts[188] = 0x47;
+  ts[189] = 0x01;
+  ts[190] = 0x00;
+  ts[191] = 0x10;
+  fix.quality = DASHCAM_GPS_STALE;
+  klv_packet (ts + 376, 0x102, &fix);
+  fix.quality = DASHCAM_GPS_FIX_3D;
+  fix.time_us += 200000;
+  klv_packet (ts + 564, 0x102, &fix);
+
+  found = dashcam_klv_scan_ts (ts, sizeof (ts));
+  fail_unless_equals_int (found->len, 3);
+  fail_unless_equals_int (g_array_index (found, DashcamGpsFix, 1).quality,
+      DASHCAM_GPS_STALE);
+  fail_unless_equals_int64 (g_array_index (found, DashcamGpsFix, 2).time_us,
+      fix.time_us);
+  g_array_unref (found);
+
+  path = dashcam_gpx_sidecar_name ("20260514T083000Z-000001.ts");
+  fail_unless_equals_string (path, "20260514T083000Z-000001.gpx");
+  g_free (path);
+
+  dir = g_dir_make_tmp ("sidecar-XXXXXX", NULL);
+  dir_fd = open (dir, O_RDONLY | O_DIRECTORY);
+  path = g_build_filename (dir, "a.ts.part", NULL);
+  fail_unless (g_file_set_contents (path, (gchar *) ts, sizeof (ts), NULL));
+  g_free (path);
+  fail_unless (dashcam_gpx_write_sidecar (dir_fd, "a.ts.part", "a.ts", &n,
+          NULL));
+  fail_unless_equals_int (n, 2);
+  path = g_build_filename (dir, "a.gpx", NULL);
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL));
+  fail_unless_equals_int (count (text, "<trkpt "), 2);
+  fail_unless_equals_int (count (text, "<trkseg>"), 2);
+  g_free (text);
+  fail_if (g_file_test (path, G_FILE_TEST_EXISTS) == FALSE);
+  g_free (path);
+  path = g_build_filename (dir, "a.gpx.part", NULL);
+  fail_if (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_free (path);
+
+  /* the same name now without fixes: its sidecar goes */
+  path = g_build_filename (dir, "a.ts.part", NULL);
+  fail_unless (g_file_set_contents (path, (gchar *) ts + 188, 188, NULL));
+  g_free (path);
+  fail_unless (dashcam_gpx_write_sidecar (dir_fd, "a.ts.part", "a.ts", &n,
+          NULL));
+  fail_unless_equals_int (n, 0);
+  path = g_build_filename (dir, "a.gpx", NULL);
+  fail_if (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_free (path);
+  /* a missing segment is an error naming it */
+  {
+    GError *err = NULL;
+
+    fail_if (dashcam_gpx_write_sidecar (dir_fd, "gone.ts", "gone.ts", &n,
+            &err));
+    fail_unless (strstr (err->message, "gone.ts") != NULL);
+    g_clear_error (&err);
+  }
+  close (dir_fd);
+  path = g_build_filename (dir, "a.ts.part", NULL);
+  g_unlink (path);
+  g_free (path);
+  g_rmdir (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 static Suite *
 gps_suite (void)
 {
@@ -333,6 +450,7 @@ gps_suite (void)
   tcase_add_test (tc, test_nmea_rmc);
   tcase_add_test (tc, test_server_parse);
   tcase_add_test (tc, test_gpx);
+  tcase_add_test (tc, test_scan_and_sidecar);
   return s;
 }
 
