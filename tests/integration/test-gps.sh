@@ -89,6 +89,7 @@ t0=$(now_ms)
 wait_for_line "$work/a.log" 'state=(string)connecting' 20 ||
   fail "A: no gpsklvsrc-state connecting message"
 start_gpsfake fa "$port_a" -1 -l
+dashcam c 100000 "127.0.0.1:$port_a"
 
 # B: gpsd absent, there, killed, back
 sleep_until() {
@@ -103,6 +104,10 @@ untrack "$fb_PID"
 wait "$fb_PID" 2>/dev/null || true
 sleep_until 17
 start_gpsfake fb2 "$port_b"
+sleep_until 25
+kill_tree "$c_PID"
+untrack "$c_PID"
+wait "$c_PID" 2>/dev/null || true
 
 wait_exit "$b_PID" 90 || fail "B: the pipeline did not end (rc $?): $(tail -5 "$work/b.log")"
 wait_exit "$a_PID" 150 || fail "A: the pipeline did not end (rc $?): $(tail -5 "$work/a.log")"
@@ -145,4 +150,43 @@ has_klv "$live" || fail "A: no KLV data stream in the receiver's $live"
 "$KLV_CHECK" --nmea "$LOG_NMEA" --sent "$work/fa.log" "$live" | tee "$work/a-live.check" ||
   fail "A: the receiver's file does not carry the log's fixes"
 pass "A: the SRT receiver's file has the KLV stream and every fix"
-echo "6 passed, 0 failed"
+# ---- GPX sidecars ----------------------------------------------------------
+xsd_args=()
+[ -n "${DASHCAM_GPX_XSD:-}" ] && xsd_args=(--schema "$DASHCAM_GPX_XSD")
+for f in "$work"/a/*.ts; do
+  g=${f%.ts}.gpx
+  [ -f "$g" ] || fail "A: no GPX sidecar for $(basename "$f")"
+  xmllint --noout "${xsd_args[@]}" "$g" 2>"$work/xmllint.err" ||
+    fail "A: $(basename "$g") is not valid: $(head -3 "$work/xmllint.err")"
+done
+grep -ho '<time>[^<]*</time>' "$work"/a/*.gpx | sort >"$work/gpx-times"
+n_gpx=$(wc -l <"$work/gpx-times")
+n_uniq=$(uniq "$work/gpx-times" | wc -l)
+n_log=$(grep -c '^\$GPRMC,[0-9.]*,A,' "$LOG_NMEA")
+[ "$n_gpx" = "$n_log" ] && [ "$n_uniq" = "$n_log" ] ||
+  fail "A: the GPX sidecars hold $n_gpx track points ($n_uniq times), the log $n_log fixes"
+pass "A: $n_seg GPX sidecars${xsd_args:+ valid against gpx.xsd} (well-formed), $n_gpx track points: every fix of the log once"
+
+# C: recovery after kill -9 rebuilds the cut segment's GPX
+stdbuf -oL gst-launch-1.0 -e -m videotestsrc is-live=true num-buffers=30 ! \
+  video/x-raw,width=320,height=240,framerate=30/1 ! \
+  dashcambin location="$work/c" >"$work/c2.log" 2>&1 ||
+  fail "C: the restart failed: $(tail -3 "$work/c2.log")"
+grep -q 'looprecsink-segment-recovered' "$work/c2.log" ||
+  fail "C: no segment recovered after the kill"
+with_gpx=0
+for f in "$work"/c/*.ts; do
+  "$KLV_CHECK" --track "$work/c.track" "$f" >/dev/null || fail "C: $f unreadable"
+  fixes=$(awk '$5 >= 2' "$work/c.track" | wc -l)
+  g=${f%.ts}.gpx
+  if [ "$fixes" -gt 0 ]; then
+    [ -f "$g" ] || fail "C: no GPX sidecar for $(basename "$f") ($fixes fixes)"
+    pts=$(grep -o '<trkpt ' "$g" | wc -l)
+    [ "$pts" = "$fixes" ] || fail "C: $(basename "$g") has $pts track points, its TS $fixes fixes"
+    with_gpx=$((with_gpx + 1))
+  fi
+done
+[ "$with_gpx" -ge 2 ] || fail "C: only $with_gpx segments with fixes"
+! ls "$work"/c/*.part >/dev/null 2>&1 || fail "C: .part files left: $(ls "$work"/c/*.part)"
+pass "C: after kill -9 and recovery, $with_gpx segments with fixes each have their GPX"
+echo "8 passed, 0 failed"
