@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gpsklvsrc in dashcambin, against real gpsd instances run by gpsfake on
 # tests/data/drive.nmea (72 s, 5 fixes a second, no fix for the first 4 s
-# and in a 6 s tunnel). Two live dashcams run at once:
+# and in a 6 s tunnel). Three live dashcams run at once:
 #
 # A (issue 13, criteria 1 and 4): 78 s of video, gpsfake started once the
 #   source is trying to connect; uri to the reference receiver. Every
@@ -17,6 +17,15 @@
 #   later. The recording never stalls: all 900 frames are recorded; the
 #   source reports connecting (with the error), no-fix, fix, connecting
 #   after the kill, and fix again; its KLV never pauses more than ~1 s.
+# GPX sidecars (criterion 2, in part): each of A's segments has NAME.gpx,
+#   well-formed (valid against the GPX 1.1 schema when DASHCAM_GPX_XSD
+#   names gpx.xsd), and together they hold every fix of the log once.
+#   C, a third dashcam on A's gpsd, is killed -9 mid-segment; a restart on
+#   its directory with recorder::max-files=2 recovers the cut segment and
+#   writes its GPX from its own TS, and retention deletes the older
+#   segments with their sidecars: every segment with fixes has a sidecar
+#   with as many track points as its TS has fixes, no sidecar is left
+#   without its segment, and no .part is left.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -170,7 +179,7 @@ pass "A: $n_seg GPX sidecars${xsd_args:+ valid against gpx.xsd} (well-formed), $
 # C: recovery after kill -9 rebuilds the cut segment's GPX
 stdbuf -oL gst-launch-1.0 -e -m videotestsrc is-live=true num-buffers=30 ! \
   video/x-raw,width=320,height=240,framerate=30/1 ! \
-  dashcambin location="$work/c" >"$work/c2.log" 2>&1 ||
+  dashcambin location="$work/c" recorder::max-files=2 >"$work/c2.log" 2>&1 ||
   fail "C: the restart failed: $(tail -3 "$work/c2.log")"
 grep -q 'looprecsink-segment-recovered' "$work/c2.log" ||
   fail "C: no segment recovered after the kill"
@@ -186,7 +195,12 @@ for f in "$work"/c/*.ts; do
     with_gpx=$((with_gpx + 1))
   fi
 done
-[ "$with_gpx" -ge 2 ] || fail "C: only $with_gpx segments with fixes"
+[ "$with_gpx" -ge 1 ] || fail "C: no segment with fixes left"
+grep -q 'looprecsink-segment-deleted.*reason=(string)max-files' "$work/c2.log" ||
+  fail "C: retention deleted nothing"
+for g in "$work"/c/*.gpx; do
+  [ -f "${g%.gpx}.ts" ] || fail "C: $(basename "$g") outlived its segment"
+done
 ! ls "$work"/c/*.part >/dev/null 2>&1 || fail "C: .part files left: $(ls "$work"/c/*.part)"
-pass "C: after kill -9 and recovery, $with_gpx segments with fixes each have their GPX"
+pass "C: after kill -9, recovery and retention, $with_gpx segment(s) with fixes, each with its GPX, no sidecar without its segment"
 echo "8 passed, 0 failed"
