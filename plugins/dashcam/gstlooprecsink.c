@@ -579,6 +579,38 @@ delete_segment_file (GstLoopRecSink * self, const gchar * name,
   return FALSE;
 }
 
+/* TRUE when the program carries KLV (a PMT entry registered "KLVA", as
+ * mpegtsmux writes it): only then do segments get a GPX sidecar. */
+static gboolean
+stream_has_klv (GstLoopRecSink * self)
+{
+  const DashcamTsParser *parser = &self->segmenter.parser;
+
+  return parser->have_pmt
+      && memmem (parser->pmt, sizeof (parser->pmt), "KLVA", 4) != NULL;
+}
+
+/* Writes the GPX sidecar of segment @name from its file @file (synced):
+ * before the segment is renamed, so that a power cut leaves either a
+ * complete pair or a NAME.part whose recovery writes the sidecar again.
+ * Called with state_lock. */
+static void
+write_sidecar (GstLoopRecSink * self, const gchar * file, const gchar * name)
+{
+  GError *err = NULL;
+  guint n = 0;
+
+  if (!dashcam_gpx_write_sidecar (dashcam_catalog_get_dir_fd (self->catalog),
+          file, name, &n, &err)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Could not write the GPX sidecar of \"%s\".", name),
+        ("%s", err->message));
+    g_clear_error (&err);
+    return;
+  }
+  GST_DEBUG_OBJECT (self, "%s: GPX sidecar with %u track points", name, n);
+}
+
 /* Creates NAME.part with the file mode, inside the directory whatever a
  * link in it says. Returns the fd, or -1 with errno set (EEXIST: NAME or
  * NAME.part is taken by a file we must not replace). */
@@ -899,38 +931,6 @@ release_free_memory (void)
 #ifdef __GLIBC__
   malloc_trim (0);
 #endif
-}
-
-/* TRUE when the program carries KLV (a PMT entry registered "KLVA", as
- * mpegtsmux writes it): only then do segments get a GPX sidecar. */
-static gboolean
-stream_has_klv (GstLoopRecSink * self)
-{
-  const DashcamTsParser *parser = &self->segmenter.parser;
-
-  return parser->have_pmt
-      && memmem (parser->pmt, sizeof (parser->pmt), "KLVA", 4) != NULL;
-}
-
-/* Writes the GPX sidecar of segment @name from its file @file (synced):
- * before the segment is renamed, so that a power cut leaves either a
- * complete pair or a NAME.part whose recovery writes the sidecar again.
- * Called with state_lock. */
-static void
-write_sidecar (GstLoopRecSink * self, const gchar * file, const gchar * name)
-{
-  GError *err = NULL;
-  guint n = 0;
-
-  if (!dashcam_gpx_write_sidecar (dashcam_catalog_get_dir_fd (self->catalog),
-          file, name, &n, &err)) {
-    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
-        ("Could not write the GPX sidecar of \"%s\".", name),
-        ("%s", err->message));
-    g_clear_error (&err);
-    return;
-  }
-  GST_DEBUG_OBJECT (self, "%s: GPX sidecar with %u track points", name, n);
 }
 
 /* Completes the open segment: sync, rename, record, report, retention.
