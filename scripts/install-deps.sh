@@ -12,8 +12,8 @@ PACKAGES=(
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   libsrt-openssl-dev srt-tools
   ffmpeg
-  iproute2 nftables
   libgps-dev gpsd gpsd-clients
+  iproute2 nftables
 )
 
 missing=()
