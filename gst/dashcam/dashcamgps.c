@@ -528,36 +528,56 @@ dashcam_gpx_write (const DashcamGpsFix * fixes, guint n_fixes,
   return g_string_free (out, FALSE);
 }
 
-/* Decodes the local sets of one complete PES packet (private stream 1, as
- * mpegtsmux writes KLV) into @out. */
-static void
-scan_pes (GByteArray * pes, GArray * out)
+/* A PES packet being collected: its bytes and timestamp. */
+typedef struct
 {
-  gsize pos, used;
+  GByteArray *bytes;
+  gboolean has_pts;
+  guint64 pts;
+} Pes;
 
-  if (pes->len < 9 || pes->data[0] != 0 || pes->data[1] != 0
-      || pes->data[2] != 1 || pes->data[3] != 0xbd)
+static void
+pes_free (Pes * pes)
+{
+  g_byte_array_unref (pes->bytes);
+  g_free (pes);
+}
+
+/* Decodes the local sets of one complete PES packet (private stream 1, as
+ * mpegtsmux writes KLV) into @out; counts a set that does not decode. */
+static void
+scan_pes (Pes * pes, GArray * out, guint * n_unreadable)
+{
+  const guint8 *d = pes->bytes->data;
+  gsize len = pes->bytes->len, pos, used;
+
+  if (len < 9 || d[0] != 0 || d[1] != 0 || d[2] != 1 || d[3] != 0xbd)
     return;
-  pos = 9 + pes->data[8];
-  while (pos < pes->len) {
-    DashcamGpsFix fix;
+  pos = 9 + d[8];
+  while (pos < len) {
+    DashcamKlvSet set;
 
-    if (!dashcam_klv_decode_fix (pes->data + pos, pes->len - pos, &fix,
-            &used))
+    if (!dashcam_klv_decode_fix (d + pos, len - pos, &set.fix, &used)) {
+      (*n_unreadable)++;
       return;
-    g_array_append_val (out, fix);
+    }
+    set.has_pts = pes->has_pts;
+    set.pts = pes->pts;
+    g_array_append_val (out, set);
     pos += used;
   }
 }
 
-/* Every MISB ST 0601 local set carried in the TS @data, in stream order
- * (a DashcamGpsFix each; unreadable ones are skipped). */
+/* Every MISB ST 0601 local set carried in the TS @data, in stream order, a
+ * DashcamKlvSet each. @n_unreadable (nullable) gets the number of KLV PES
+ * packets whose sets did not decode. */
 GArray *
-dashcam_klv_scan_ts (const guint8 * data, gsize len)
+dashcam_klv_scan_ts (const guint8 * data, gsize len, guint * n_unreadable)
 {
-  GArray *out = g_array_new (FALSE, FALSE, sizeof (DashcamGpsFix));
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (DashcamKlvSet));
   GHashTable *pes = g_hash_table_new_full (NULL, NULL, NULL,
-      (GDestroyNotify) g_byte_array_unref);
+      (GDestroyNotify) pes_free);
+  guint unreadable = 0;
   DashcamTsParser parser;
   GHashTableIter iter;
   gpointer value;
@@ -567,7 +587,7 @@ dashcam_klv_scan_ts (const guint8 * data, gsize len)
   for (i = 0; i + DASHCAM_TS_PACKET_SIZE <= len; i += DASHCAM_TS_PACKET_SIZE) {
     const guint8 *p = data + i;
     DashcamTsPacketInfo info;
-    GByteArray *buf;
+    Pes *buf;
     gsize off = 4;
 
     if (p[0] != DASHCAM_TS_SYNC_BYTE)
@@ -583,17 +603,22 @@ dashcam_klv_scan_ts (const guint8 * data, gsize len)
     buf = g_hash_table_lookup (pes, GUINT_TO_POINTER (info.pid));
     if (info.pusi) {
       if (buf)
-        scan_pes (buf, out);
-      buf = g_byte_array_new ();
+        scan_pes (buf, out, &unreadable);
+      buf = g_new0 (Pes, 1);
+      buf->bytes = g_byte_array_new ();
+      buf->has_pts = info.has_pts;
+      buf->pts = info.pts;
       g_hash_table_replace (pes, GUINT_TO_POINTER (info.pid), buf);
     }
     if (buf)
-      g_byte_array_append (buf, p + off, DASHCAM_TS_PACKET_SIZE - off);
+      g_byte_array_append (buf->bytes, p + off, DASHCAM_TS_PACKET_SIZE - off);
   }
   g_hash_table_iter_init (&iter, pes);
   while (g_hash_table_iter_next (&iter, NULL, &value))
-    scan_pes (value, out);
+    scan_pes (value, out, &unreadable);
   g_hash_table_unref (pes);
+  if (n_unreadable)
+    *n_unreadable = unreadable;
   return out;
 }
 
@@ -634,7 +659,7 @@ dashcam_gpx_write_sidecar (gint dir_fd, const gchar * ts_name,
 {
   gchar *gpx_name = dashcam_gpx_sidecar_name (segment_name);
   gchar *part = g_strconcat (gpx_name, ".part", NULL);
-  GArray *fixes = NULL;
+  GArray *sets = NULL, *fixes = NULL;
   gchar *text = NULL;
   gboolean ok = FALSE;
   struct stat st;
@@ -649,8 +674,12 @@ dashcam_gpx_write_sidecar (gint dir_fd, const gchar * ts_name,
     map = mmap (NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (map == MAP_FAILED)
       goto failed;
-    fixes = dashcam_klv_scan_ts (map, st.st_size);
+    sets = dashcam_klv_scan_ts (map, st.st_size, NULL);
     munmap (map, st.st_size);
+    fixes = g_array_sized_new (FALSE, FALSE, sizeof (DashcamGpsFix),
+        sets->len);
+    for (i = 0; i < sets->len; i++)
+      g_array_append_val (fixes, g_array_index (sets, DashcamKlvSet, i).fix);
   }
   close (fd);
   fd = -1;
@@ -687,6 +716,8 @@ out:
     *n_points = ok ? n : 0;
   if (fixes)
     g_array_unref (fixes);
+  if (sets)
+    g_array_unref (sets);
   g_free (text);
   g_free (part);
   g_free (gpx_name);

@@ -70,7 +70,24 @@ gboolean dashcam_nmea_parse_rmc (const gchar * line, DashcamGpsFix * fix);
 gchar *dashcam_gpx_write (const DashcamGpsFix * fixes, guint n_fixes,
     const gchar * name);
 
-GArray *dashcam_klv_scan_ts (const guint8 * data, gsize len);
+/**
+ * DashcamKlvSet:
+ * @fix: what the local set says
+ * @has_pts: @pts is valid
+ * @pts: the PES timestamp, nanoseconds on the stream clock (unwrapped
+ *   within one scan)
+ *
+ * One local set found in a TS by dashcam_klv_scan_ts().
+ */
+typedef struct
+{
+  DashcamGpsFix fix;
+  gboolean has_pts;
+  guint64 pts;
+} DashcamKlvSet;
+
+GArray *dashcam_klv_scan_ts (const guint8 * data, gsize len,
+    guint * n_unreadable);
 gchar *dashcam_gpx_sidecar_name (const gchar * segment_name);
 gboolean dashcam_gpx_write_sidecar (gint dir_fd, const gchar * ts_name,
     const gchar * segment_name, guint * n_points, GError ** error);

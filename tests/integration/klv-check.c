@@ -46,107 +46,51 @@ typedef struct
   GArray *video_first;          /* guint64 per file */
   GArray *video_last;
   guint bad_sets;
-  guint64 pes_pts[8192];
-  gboolean pes_has_pts[8192];
-  GByteArray *pes[8192];
 } Reader;
 
-/* Decodes every local set of one complete PES payload. */
-static void
-flush_pes (Reader * rd, guint16 pid, guint file)
-{
-  GByteArray *b = rd->pes[pid];
-  gsize pos = 0, used;
-
-  if (b == NULL || b->len < 9 || b->data[0] != 0 || b->data[1] != 0
-      || b->data[2] != 1 || b->data[3] != 0xbd)
-    goto out;
-  pos = 9 + b->data[8];
-  while (pos + 16 < b->len) {
-    Set s;
-
-    if (!dashcam_klv_decode_fix (b->data + pos, b->len - pos, &s.fix, &used)) {
-      rd->bad_sets++;
-      break;
-    }
-    s.pts = rd->pes_pts[pid];
-    s.file = rd->video_first->len - 1;
-    if (rd->pes_has_pts[pid])
-      g_array_append_val (rd->sets, s);
-    else
-      rd->bad_sets++;
-    pos += used;
-  }
-out:
-  if (b)
-    g_byte_array_set_size (b, 0);
-  (void) file;
-}
-
-static const guint8 *
-payload_of (const guint8 * p, gsize * len)
-{
-  gsize off = 4;
-
-  if (p[3] & 0x20)
-    off += 1 + p[4];
-  if (!(p[3] & 0x10) || off >= 188)
-    return NULL;
-  *len = 188 - off;
-  return p + off;
-}
-
+/* One file: its local sets (dashcam_klv_scan_ts) and the PTS range of its
+ * video, both on the stream clock. */
 static gboolean
-read_file (Reader * rd, DashcamTsParser * parser, const gchar * path)
+read_file (Reader * rd, const gchar * path)
 {
   gchar *data;
   gsize size, i;
-  guint64 none = G_MAXUINT64, zero = 0;
-  guint file = rd->video_first->len;
+  guint64 first = G_MAXUINT64, last = 0;
+  guint file = rd->video_first->len, bad = 0;
+  DashcamTsParser parser;
+  GArray *found;
 
   if (!g_file_get_contents (path, &data, &size, NULL)) {
     g_printerr ("cannot read %s\n", path);
     return FALSE;
   }
-  g_array_append_val (rd->video_first, none);
-  g_array_append_val (rd->video_last, zero);
+  dashcam_ts_parser_init (&parser);
   for (i = 0; i + 188 <= size; i += 188) {
-    const guint8 *p = (const guint8 *) data + i;
     DashcamTsPacketInfo info;
-    const guint8 *pl;
-    gsize len;
 
-    if (p[0] != 0x47)
+    if (data[i] != 0x47)
       continue;
-    dashcam_ts_parser_parse (parser, p, &info);
-    if (info.is_primary) {
-      if (info.has_pts) {
-        guint64 *first = &g_array_index (rd->video_first, guint64, file);
-        guint64 *last = &g_array_index (rd->video_last, guint64, file);
-
-        *first = MIN (*first, info.pts);
-        *last = MAX (*last, info.pts);
-      }
-      continue;
+    dashcam_ts_parser_parse (&parser, (const guint8 *) data + i, &info);
+    if (info.is_primary && info.has_pts) {
+      first = MIN (first, info.pts);
+      last = MAX (last, info.pts);
     }
-    if (info.is_pat || info.is_pmt || info.pid == DASHCAM_TS_PID_NULL)
-      continue;
-    pl = payload_of (p, &len);
-    if (pl == NULL)
-      continue;
-    if (info.pusi) {
-      flush_pes (rd, info.pid, file);
-      if (rd->pes[info.pid] == NULL)
-        rd->pes[info.pid] = g_byte_array_new ();
-      rd->pes_has_pts[info.pid] = info.has_pts;
-      rd->pes_pts[info.pid] = info.pts;
-    }
-    if (rd->pes[info.pid])
-      g_byte_array_append (rd->pes[info.pid], pl, len);
   }
-  for (i = 0; i < 8192; i++)
-    if (rd->pes[i] && rd->pes[i]->len)
-      flush_pes (rd, i, file);
+  g_array_append_val (rd->video_first, first);
+  g_array_append_val (rd->video_last, last);
+
+  found = dashcam_klv_scan_ts ((const guint8 *) data, size, &bad);
+  rd->bad_sets += bad;
+  for (i = 0; i < found->len; i++) {
+    DashcamKlvSet *k = &g_array_index (found, DashcamKlvSet, i);
+    Set s = { k->pts, k->fix, file };
+
+    if (k->has_pts)
+      g_array_append_val (rd->sets, s);
+    else
+      rd->bad_sets++;
+  }
+  g_array_unref (found);
   g_free (data);
   return TRUE;
 }
@@ -335,7 +279,6 @@ main (int argc, char **argv)
   GOptionContext *ctx = g_option_context_new ("FILE.ts...");
   GError *err = NULL;
   Reader rd = { 0 };
-  DashcamTsParser parser;
   guint i, fixes = 0, stale = 0, none = 0, failures = 0;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -346,9 +289,8 @@ main (int argc, char **argv)
   rd.sets = g_array_new (FALSE, FALSE, sizeof (Set));
   rd.video_first = g_array_new (FALSE, FALSE, sizeof (guint64));
   rd.video_last = g_array_new (FALSE, FALSE, sizeof (guint64));
-  dashcam_ts_parser_init (&parser);
   for (i = 1; i < (guint) argc; i++)
-    if (!read_file (&rd, &parser, argv[i]))
+    if (!read_file (&rd, argv[i]))
       return 2;
 
   for (i = 0; i < rd.sets->len; i++) {

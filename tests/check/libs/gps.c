@@ -375,13 +375,26 @@ GST_START_TEST (test_scan_and_sidecar)
   fix.time_us += 200000;
   klv_packet (ts + 564, 0x102, &fix);
 
-  found = dashcam_klv_scan_ts (ts, sizeof (ts));
+  found = dashcam_klv_scan_ts (ts, sizeof (ts), &n);
+  fail_unless_equals_int (n, 0);
   fail_unless_equals_int (found->len, 3);
-  fail_unless_equals_int (g_array_index (found, DashcamGpsFix, 1).quality,
-      DASHCAM_GPS_STALE);
-  fail_unless_equals_int64 (g_array_index (found, DashcamGpsFix, 2).time_us,
-      fix.time_us);
+  fail_unless_equals_int (g_array_index (found, DashcamKlvSet,
+          1).fix.quality, DASHCAM_GPS_STALE);
+  fail_unless_equals_int64 (g_array_index (found, DashcamKlvSet,
+          2).fix.time_us, fix.time_us);
+  /* the PES timestamp (the same in each packet klv_packet builds) */
+  fail_unless (g_array_index (found, DashcamKlvSet, 0).has_pts);
+  fail_unless (g_array_index (found, DashcamKlvSet, 2).has_pts);
+  fail_unless_equals_uint64 (g_array_index (found, DashcamKlvSet, 0).pts,
+      g_array_index (found, DashcamKlvSet, 2).pts);
   g_array_unref (found);
+  /* a set with a broken checksum is counted, not returned */
+  ts[564 + 184 - 1] ^= 1;
+  found = dashcam_klv_scan_ts (ts, sizeof (ts), &n);
+  fail_unless_equals_int (found->len, 2);
+  fail_unless_equals_int (n, 1);
+  g_array_unref (found);
+  ts[564 + 184 - 1] ^= 1;
 
   path = dashcam_gpx_sidecar_name ("20260514T083000Z-000001.ts");
   fail_unless_equals_string (path, "20260514T083000Z-000001.gpx");
