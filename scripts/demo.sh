@@ -7,7 +7,9 @@
 # cutting the link for 15 s in the middle. Prints a live status line, then a
 # report of what reached the server live and through the backlog, and
 # writes a timeline picture next to the recordings. Exits non-zero if any
-# recorded second is missing on the server.
+# recorded second is missing on the server. With gpsfake installed, it
+# replays tests/data/drive.nmea as the car's GPS: the positions go into the
+# stream as KLV and the status line shows position and speed.
 #
 #   scripts/demo.sh [--duration S] [--location DIR] [--uri srt://HOST:PORT]
 #                   [--device-id ID] [--no-outage]
@@ -21,7 +23,7 @@ dashcam_env
 location=$DASHCAM_TOP/recordings
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,13p' "$0"; exec "$DASHCAM_BUILD/tools/dashcam-demo" --help ;;
+    -h|--help) sed -n '2,15p' "$0"; exec "$DASHCAM_BUILD/tools/dashcam-demo" --help ;;
   esac
 done
 args=("$@")
@@ -41,5 +43,9 @@ if [ -e "$location" ] || [ -e "$location.server" ]; then
     if [ -e "$f" ]; then mv "$f" "$old/"; fi
   done
 fi
+gps=()
+if command -v gpsfake >/dev/null 2>&1; then
+  gps=(--gps-log "$DASHCAM_TOP/tests/data/drive.nmea")
+fi
 exec "$DASHCAM_BUILD/tools/dashcam-demo" --location "$location" \
-  --ingest "$DASHCAM_BUILD/tools/dashcam-ingest" "$@"
+  --ingest "$DASHCAM_BUILD/tools/dashcam-ingest" "${gps[@]}" "$@"

@@ -13,6 +13,7 @@ PACKAGES=(
   libsrt-openssl-dev srt-tools
   libcurl4-openssl-dev
   ffmpeg
+  libgps-dev gpsd gpsd-clients
   iproute2 nftables
   nginx-light python3-botocore
 )

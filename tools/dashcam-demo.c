@@ -12,9 +12,12 @@
  * what reached the server live, what came through the backlog, and whether
  * every recorded second is on the server — and draws a timeline (SVG) next
  * to the recordings. Exits 1 if anything recorded is missing on the
- * server. */
+ * server. With --gps-log, gpsfake replays an NMEA log into a gpsd of its
+ * own, dashcambin records the positions as KLV, and the status line shows
+ * the position and speed the stream carries. */
 
 #include <gst/gst.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <glib-unix.h>
 
@@ -24,6 +27,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "dashcamgps.h"
 
 #define SAMPLE_MS 250
 #define OUTAGE_S 15
@@ -47,6 +52,14 @@ typedef struct
   gint duration;
   gboolean no_outage;
   gchar *ingest_path;
+  gchar *gps_log;
+
+  /* gpsfake, with --gps-log */
+  GPid gpsfake_pid;
+  guint gps_port;
+  GMutex gps_lock;
+  DashcamGpsFix gps_fix;        /* the last set the stream carried */
+  gboolean gps_seen;
 
   /* the receiver we run, when no --uri */
   gchar *server_root;
@@ -127,6 +140,116 @@ stop_ingest (Demo * d, gint sig)
 }
 
 /* ------------------------------------------------------------------------ */
+/* gpsfake, with --gps-log */
+
+static guint
+free_tcp_port (void)
+{
+  GSocket *s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *addr = g_inet_socket_address_new (lo, 0), *bound = NULL;
+  guint port = 0;
+
+  if (s && g_socket_bind (s, addr, FALSE, NULL))
+    bound = g_socket_get_local_address (s, NULL);
+  if (bound)
+    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_clear_object (&bound);
+  g_object_unref (addr);
+  g_object_unref (lo);
+  g_clear_object (&s);
+  return port;
+}
+
+/* gpsfake replays the log in a loop, 5 fixes a second (2 sentences each). */
+static gboolean
+start_gpsfake (Demo * d)
+{
+  gchar *port;
+  gchar *argv[] = { (gchar *) "gpsfake", (gchar *) "-q", (gchar *) "-c",
+    (gchar *) "0.1", (gchar *) "-P", NULL, d->gps_log, NULL
+  };
+  GError *err = NULL;
+
+  d->gps_port = free_tcp_port ();
+  port = g_strdup_printf ("%u", d->gps_port);
+  argv[5] = port;
+  if (!g_spawn_async (NULL, argv, NULL, G_SPAWN_SEARCH_PATH |
+          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+          G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &d->gpsfake_pid, &err)) {
+    g_printerr ("cannot start gpsfake (Debian package gpsd-clients): %s\n",
+        err->message);
+    g_clear_error (&err);
+    g_free (port);
+    return FALSE;
+  }
+  g_free (port);
+  return TRUE;
+}
+
+/* SIGINT: gpsfake then stops the gpsd it started. */
+static void
+stop_gpsfake (Demo * d)
+{
+  gint i;
+
+  if (d->gpsfake_pid <= 0)
+    return;
+  kill (d->gpsfake_pid, SIGINT);
+  for (i = 0; i < 50 && waitpid (d->gpsfake_pid, NULL, WNOHANG) == 0; i++)
+    g_usleep (100 * 1000);
+  if (i == 50) {
+    kill (d->gpsfake_pid, SIGKILL);
+    waitpid (d->gpsfake_pid, NULL, 0);
+  }
+  g_spawn_close_pid (d->gpsfake_pid);
+  d->gpsfake_pid = 0;
+}
+
+/* Streaming thread of the GPS source: keeps the last set for the status. */
+static GstPadProbeReturn
+on_gps_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Demo *d = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  DashcamGpsFix fix;
+  gsize used;
+
+  if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+    if (dashcam_klv_decode_fix (map.data, map.size, &fix, &used)) {
+      g_mutex_lock (&d->gps_lock);
+      d->gps_fix = fix;
+      d->gps_seen = TRUE;
+      g_mutex_unlock (&d->gps_lock);
+    }
+    gst_buffer_unmap (buf, &map);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* " | GPS ..." for the status line, or "" without --gps-log. */
+static gchar *
+gps_status (Demo * d)
+{
+  DashcamGpsFix f;
+  gboolean seen;
+
+  if (d->gps_log == NULL)
+    return g_strdup ("");
+  g_mutex_lock (&d->gps_lock);
+  f = d->gps_fix;
+  seen = d->gps_seen;
+  g_mutex_unlock (&d->gps_lock);
+  if (!seen || f.quality == DASHCAM_GPS_NO_POSITION)
+    return g_strdup (" | GPS no fix");
+  return g_strdup_printf (" | GPS %.5f,%.5f %3.0f km/h%s", f.latitude,
+      f.longitude, f.speed * 3.6,
+      f.quality == DASHCAM_GPS_STALE ? " (no fix, last)" : "");
+}
+
+/* ------------------------------------------------------------------------ */
 /* Status */
 
 static void
@@ -164,13 +287,16 @@ sample (Demo * d)
     gdouble rate = s.t > d->last_t ?
         (s.bytes_sent - d->last_sent) * 8 / (s.t - d->last_t) / 1e6 : 0;
 
+    gchar *gps = gps_status (d);
+
     g_print ("%s[%5.1f s] link %-10s %4.1f Mbit/s, sent %.1f MB | segment %s "
-        "| recorded %u | backlog %u (%.1f MB%s), uploaded %.1f MB%s",
+        "| recorded %u | backlog %u (%.1f MB%s), uploaded %.1f MB%s%s",
         d->tty ? "\r" : "", s.t, s.state == 2 ? "up" : s.state == 1 ?
         "connecting" : "down", rate, d->total_sent / 1e6,
         d->current_segment ? d->current_segment : "-", d->recorded, pending,
         s.backlog_bytes / 1e6, uploading ? uploading : "",
-        s.uploaded_bytes / 1e6, d->tty ? "   " : "\n");
+        s.uploaded_bytes / 1e6, gps, d->tty ? "   " : "\n");
+    g_free (gps);
     d->last_line_us = g_get_monotonic_time ();
   }
   d->last_sent = s.bytes_sent;
@@ -525,12 +651,17 @@ pipeline_description (Demo * d)
       "videotestsrc is-live=true pattern=ball motion=wavy ! "
       "video/x-raw,width=1280,height=720,framerate=30/1";
 
-  return g_strdup_printf ("%s ! d.video "
+  gchar *gps = d->gps_port ?
+      g_strdup_printf (" gps=127.0.0.1:%u", d->gps_port) : g_strdup ("");
+  gchar *desc = g_strdup_printf ("%s ! d.video "
       "audiotestsrc is-live=true wave=ticks ! d.audio "
       "dashcambin name=d location=\"%s\" uri=\"%s\" device-id=\"%s\" "
-      "bitrate=2000 segment-duration=%" G_GUINT64_FORMAT " "
+      "bitrate=2000 segment-duration=%" G_GUINT64_FORMAT "%s "
       "uploader::reconnect-max-interval=1000000000", camera, d->location,
-      d->uri, d->device_id, (guint64) SEGMENT_S * GST_SECOND);
+      d->uri, d->device_id, (guint64) SEGMENT_S * GST_SECOND, gps);
+
+  g_free (gps);
+  return desc;
 }
 
 int
@@ -550,6 +681,8 @@ main (int argc, char **argv)
         "Do not cut the link", NULL},
     {"ingest", 0, 0, G_OPTION_ARG_FILENAME, &d.ingest_path,
         "The reference receiver (default: dashcam-ingest in PATH)", "PATH"},
+    {"gps-log", 0, 0, G_OPTION_ARG_FILENAME, &d.gps_log,
+        "NMEA log that gpsfake replays as the car's GPS", "FILE"},
     {NULL}
   };
   GOptionContext *ctx = g_option_context_new ("- the gst-dashcam demo");
@@ -600,6 +733,15 @@ main (int argc, char **argv)
     d.server_root = g_strdup ("");
   }
 
+  g_mutex_init (&d.gps_lock);
+  if (d.gps_log && !start_gpsfake (&d)) {
+    stop_ingest (&d, SIGTERM);
+    return 2;
+  }
+  if (d.gps_log)
+    g_print ("gps: gpsfake replays %s on 127.0.0.1:%u\n", d.gps_log,
+        d.gps_port);
+
   desc = pipeline_description (&d);
   g_print ("pipeline: %s\n\n", desc);
   d.pipeline = gst_parse_launch (desc, &err);
@@ -607,12 +749,27 @@ main (int argc, char **argv)
   if (err) {
     g_printerr ("cannot build the pipeline: %s\n", err->message);
     stop_ingest (&d, SIGTERM);
+    stop_gpsfake (&d);
     return 2;
   }
   {
     GstElement *bin = gst_bin_get_by_name (GST_BIN (d.pipeline), "d");
+    GstElement *gps = NULL;
 
     d.uploader = gst_bin_get_by_name (GST_BIN (bin), "uploader");
+    if (d.gps_port) {
+      /* the bin adds its GPS source at the first state change */
+      gst_element_set_state (d.pipeline, GST_STATE_READY);
+      gps = gst_bin_get_by_name (GST_BIN (bin), "gps");
+      if (gps) {
+        GstPad *pad = gst_element_get_static_pad (gps, "src");
+
+        gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_gps_buffer, &d,
+            NULL);
+        gst_object_unref (pad);
+        gst_object_unref (gps);
+      }
+    }
     gst_object_unref (bin);
   }
 
@@ -628,6 +785,7 @@ main (int argc, char **argv)
   gst_element_set_state (d.pipeline, GST_STATE_NULL);
 
   stop_ingest (&d, SIGTERM);
+  stop_gpsfake (&d);
   if (g_str_has_prefix (d.uri, "srt://127.0.0.1:") && *d.server_root)
     ret = report (&d) || d.failed;
   else

@@ -327,6 +327,21 @@ out:
 
 /* Adopts or reports the files in the directory that the catalog does not
  * know. */
+/* TRUE for NAME.gpx when the catalog knows NAME.ts (its GPX sidecar). */
+static gboolean
+is_sidecar_of_known (DashcamCatalog * cat, const gchar * name)
+{
+  gchar *ts;
+  gboolean known;
+
+  if (!g_str_has_suffix (name, ".gpx"))
+    return FALSE;
+  ts = g_strdup_printf ("%.*s.ts", (gint) strlen (name) - 4, name);
+  known = dashcam_catalog_lookup (cat, ts) != NULL;
+  g_free (ts);
+  return known;
+}
+
 static gboolean
 scan_unknown (DashcamCatalog * cat, const gchar * format,
     DashcamRecoverFunc func, gpointer user_data, GError ** error)
@@ -353,7 +368,9 @@ scan_unknown (DashcamCatalog * cat, const gchar * format,
     base = g_str_has_suffix (entry, DASHCAM_PARTIAL_SUFFIX) ?
         g_strndup (entry, strlen (entry) - strlen (DASHCAM_PARTIAL_SUFFIX)) :
         g_strdup (entry);
-    if (dashcam_catalog_lookup (cat, base) == NULL) {
+    if (is_sidecar_of_known (cat, base))
+      ;                         /* a segment's GPX, kept with it */
+    else if (dashcam_catalog_lookup (cat, base) == NULL) {
       if (!dashcam_filename_format_match (format, base, &index))
         detail = g_strdup ("not recorded by gst-dashcam: left alone");
       else

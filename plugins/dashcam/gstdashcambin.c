@@ -13,10 +13,13 @@
  * second) and AAC at 128 kbit/s, muxed into MPEG-TS, recorded by a
  * looprecsink and, when #GstDashcamBin:uri is set, streamed by an
  * srtuploadsink that uploads what the server missed from the recording.
+ * When #GstDashcamBin:gps names a gpsd, a gpsklvsrc adds the positions to
+ * the TS as a KLV data stream.
  *
  * |[
  *   video ! queue ! videoconvert ! I420 ! x264enc ! h264parse ! queue ! mpegtsmux ! tee
  *   audio ! audioconvert ! audioresample ! AAC encoder ! aacparse ! queue ! mux.
+ *   gpsklvsrc name=gps ! queue ! mux.                         (only with gps)
  *   tee. ! queue (leaky) ! looprecsink name=recorder
  *   tee. ! queue (leaky) ! srtuploadsink name=uploader      (only with a uri)
  * ]|
@@ -62,6 +65,7 @@ enum
   PROP_SEGMENT_DURATION,
   PROP_BITRATE,
   PROP_ENCODER,
+  PROP_GPS,
 };
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
@@ -92,6 +96,8 @@ static GstStateChangeReturn gst_dashcam_bin_change_state (GstElement *
 static GstPad *gst_dashcam_bin_request_new_pad (GstElement * element,
     GstPadTemplate * templ, const gchar * name, const GstCaps * caps);
 static void gst_dashcam_bin_release_pad (GstElement * element, GstPad * pad);
+static GstPadProbeReturn on_video_eos (GstPad * pad, GstPadProbeInfo * info,
+    gpointer user_data);
 
 #define PARAM_FLAGS_READY \
   (G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)
@@ -133,6 +139,10 @@ gst_dashcam_bin_class_init (GstDashcamBinClass * klass)
           "Element factory of the H.264 encoder (x264enc, or a hardware "
           "encoder such as vaapih264enc or v4l2h264enc)", DEFAULT_ENCODER,
           PARAM_FLAGS_READY));
+  g_object_class_install_property (gobject_class, PROP_GPS,
+      g_param_spec_string ("gps", "GPS",
+          "gpsd address, host[:port] (gps::server); the positions go into "
+          "the TS as KLV (NULL = no GPS)", NULL, PARAM_FLAGS_READY));
 
   gst_element_class_set_static_metadata (element_class, "Dashcam",
       "Sink/Video/Network",
@@ -280,6 +290,11 @@ gst_dashcam_bin_init (GstDashcamBin * self)
   gst_element_link_many (self->parse, self->muxqueue, self->mux, self->tee,
       self->recqueue, self->recorder, NULL);
 
+  target = gst_element_get_static_pad (self->parse, "src");
+  gst_pad_add_probe (target, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      on_video_eos, self, NULL);
+  gst_object_unref (target);
+
   target = gst_element_get_static_pad (self->vqueue, "sink");
   self->video_pad = gst_ghost_pad_new_from_template ("video", target,
       gst_static_pad_template_get (&video_template));
@@ -294,6 +309,8 @@ gst_dashcam_bin_dispose (GObject * object)
 
   gst_clear_object (&self->upqueue);
   gst_clear_object (&self->uploader);
+  gst_clear_object (&self->gpssrc);
+  gst_clear_object (&self->gpsqueue);
   G_OBJECT_CLASS (parent_class)->dispose (object);
 }
 
@@ -303,6 +320,7 @@ gst_dashcam_bin_finalize (GObject * object)
   GstDashcamBin *self = GST_DASHCAM_BIN (object);
 
   g_free (self->encoder_name);
+  g_free (self->gps);
   g_free (self->missing);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -340,6 +358,12 @@ gst_dashcam_bin_set_property (GObject * object, guint prop_id,
       self->encoder_name = g_value_dup_string (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_GPS:
+      GST_OBJECT_LOCK (self);
+      g_free (self->gps);
+      self->gps = g_value_dup_string (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -374,6 +398,11 @@ gst_dashcam_bin_get_property (GObject * object, guint prop_id,
     case PROP_ENCODER:
       GST_OBJECT_LOCK (self);
       g_value_set_string (value, self->encoder_name);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_GPS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->gps);
       GST_OBJECT_UNLOCK (self);
       break;
     default:
@@ -472,6 +501,85 @@ setup_uploader (GstDashcamBin * self)
   g_free (uri);
 }
 
+/* The video's end is the recording's end: the GPS source, which would run
+ * forever, is ended with it so that the muxer can finish. */
+static GstPadProbeReturn
+on_video_eos (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstDashcamBin *self = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstElement *gpssrc = NULL;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  GST_OBJECT_LOCK (self);
+  if (self->gpssrc)
+    gpssrc = gst_object_ref (self->gpssrc);
+  GST_OBJECT_UNLOCK (self);
+  if (gpssrc) {
+    GST_INFO_OBJECT (self, "video ended: ending the GPS stream");
+    gst_element_send_event (gpssrc, gst_event_new_eos ());
+    gst_object_unref (gpssrc);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Adds gpsklvsrc ! queue ! mux when the gps property is set, takes them
+ * out when it was cleared (the muxer's pad goes with them). */
+static gboolean
+setup_gps (GstDashcamBin * self)
+{
+  gchar *gps;
+
+  GST_OBJECT_LOCK (self);
+  gps = g_strdup (self->gps);
+  GST_OBJECT_UNLOCK (self);
+
+  if (gps && self->gpssrc == NULL) {
+    GstElement *gpssrc = gst_element_factory_make ("gpsklvsrc", "gps");
+
+    if (gpssrc == NULL)
+      goto no_gpsklvsrc;
+    GST_OBJECT_LOCK (self);
+    self->gpssrc = gst_object_ref_sink (gpssrc);
+    GST_OBJECT_UNLOCK (self);
+    self->gpsqueue = gst_object_ref_sink (gst_element_factory_make ("queue",
+            "gpsqueue"));
+    gst_bin_add_many (GST_BIN (self), gst_object_ref (self->gpssrc),
+        gst_object_ref (self->gpsqueue), NULL);
+    gst_element_link_many (self->gpssrc, self->gpsqueue, self->mux, NULL);
+  } else if (gps == NULL && self->gpssrc) {
+    GstPad *src = gst_element_get_static_pad (self->gpsqueue, "src");
+    GstPad *muxpad = gst_pad_get_peer (src);
+
+    gst_bin_remove_many (GST_BIN (self), self->gpssrc, self->gpsqueue, NULL);
+    if (muxpad) {
+      gst_element_release_request_pad (self->mux, muxpad);
+      gst_object_unref (muxpad);
+    }
+    gst_object_unref (src);
+    GST_OBJECT_LOCK (self);
+    gst_clear_object (&self->gpssrc);
+    GST_OBJECT_UNLOCK (self);
+    gst_clear_object (&self->gpsqueue);
+  }
+  if (gps)
+    g_object_set (self->gpssrc, "server", gps, NULL);
+  g_free (gps);
+  return TRUE;
+
+  /* ERRORS */
+no_gpsklvsrc:
+  {
+    GST_ELEMENT_ERROR (self, CORE, MISSING_PLUGIN,
+        ("No element \"gpsklvsrc\" (property \"gps\"): gst-dashcam was "
+            "built without libgps (install libgps-dev and rebuild)."),
+        (NULL));
+    g_free (gps);
+    return FALSE;
+  }
+}
+
 static GstStateChangeReturn
 gst_dashcam_bin_change_state (GstElement * element, GstStateChange transition)
 {
@@ -484,7 +592,7 @@ gst_dashcam_bin_change_state (GstElement * element, GstStateChange transition)
     return GST_STATE_CHANGE_FAILURE;
   }
   if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
-    if (!setup_encoder (self))
+    if (!setup_encoder (self) || !setup_gps (self))
       return GST_STATE_CHANGE_FAILURE;
     setup_uploader (self);
   }

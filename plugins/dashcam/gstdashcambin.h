@@ -22,6 +22,7 @@ struct _GstDashcamBin
   /* settings, under the object lock */
   gchar *encoder_name;
   guint bitrate;
+  gchar *gps;                   /* gpsd address, NULL = no GPS */
 
   /* children, created in init() (the encoder when it is known) */
   GstElement *vqueue;
@@ -38,6 +39,8 @@ struct _GstDashcamBin
   GstElement *upqueue;
   GstElement *uploader;
   gboolean uploader_linked;
+  GstElement *gpssrc;           /* gpsklvsrc ! queue ! mux, with a gps */
+  GstElement *gpsqueue;
   gchar *missing;               /* a child's factory that is not installed */
 
   guint gop_frames;             /* streaming thread */

@@ -11,6 +11,9 @@
 #include <gst/gst.h>
 
 #include "gstdashcambin.h"
+#ifdef HAVE_LIBGPS
+#include "gstgpsklvsrc.h"
+#endif
 #include "gstlooprecsink.h"
 #include "gstsrtuploadsink.h"
 
@@ -22,6 +25,9 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (looprecsink, plugin);
   ret |= GST_ELEMENT_REGISTER (srtuploadsink, plugin);
   ret |= GST_ELEMENT_REGISTER (dashcambin, plugin);
+#ifdef HAVE_LIBGPS
+  ret |= GST_ELEMENT_REGISTER (gpsklvsrc, plugin);
+#endif
 
   return ret;
 }

@@ -95,6 +95,7 @@
 #include <glib/gstdio.h>
 #include <gst/video/video.h>
 
+#include "dashcamgps.h"
 #include "dashcamnaming.h"
 #include "dashcamrecover.h"
 #include "dashcamretention.h"
@@ -564,6 +565,11 @@ delete_segment_file (GstLoopRecSink * self, const gchar * name,
 
   if (dashcam_catalog_unlink_file (self->catalog, name, &err)
       || g_error_matches (err, DASHCAM_ERROR, DASHCAM_ERROR_NOT_FOUND)) {
+    gchar *gpx = dashcam_gpx_sidecar_name (name);
+
+    /* its GPX sidecar goes with it */
+    unlinkat (dashcam_catalog_get_dir_fd (self->catalog), gpx, 0);
+    g_free (gpx);
     g_clear_error (&err);
     return TRUE;
   }
@@ -571,6 +577,38 @@ delete_segment_file (GstLoopRecSink * self, const gchar * name,
     dashcam_catalog_remove (self->catalog, name, "not-a-file", NULL);
   g_propagate_error (error, err);
   return FALSE;
+}
+
+/* TRUE when the program carries KLV (a PMT entry registered "KLVA", as
+ * mpegtsmux writes it): only then do segments get a GPX sidecar. */
+static gboolean
+stream_has_klv (GstLoopRecSink * self)
+{
+  const DashcamTsParser *parser = &self->segmenter.parser;
+
+  return parser->have_pmt
+      && memmem (parser->pmt, sizeof (parser->pmt), "KLVA", 4) != NULL;
+}
+
+/* Writes the GPX sidecar of segment @name from its file @file (synced):
+ * before the segment is renamed, so that a power cut leaves either a
+ * complete pair or a NAME.part whose recovery writes the sidecar again.
+ * Called with state_lock. */
+static void
+write_sidecar (GstLoopRecSink * self, const gchar * file, const gchar * name)
+{
+  GError *err = NULL;
+  guint n = 0;
+
+  if (!dashcam_gpx_write_sidecar (dashcam_catalog_get_dir_fd (self->catalog),
+          file, name, &n, &err)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, WRITE,
+        ("Could not write the GPX sidecar of \"%s\".", name),
+        ("%s", err->message));
+    g_clear_error (&err);
+    return;
+  }
+  GST_DEBUG_OBJECT (self, "%s: GPX sidecar with %u track points", name, n);
 }
 
 /* Creates NAME.part with the file mode, inside the directory whatever a
@@ -934,6 +972,9 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
   if (!self->segmenter.discont && self->segmenter.have_rt_offset)
     seg->running_time = dashcam_segmenter_pts_to_running_time
         (&self->segmenter, self->segmenter.start.pts);
+
+  if (seg->size > 2 * DASHCAM_TS_PACKET_SIZE && stream_has_klv (self))
+    write_sidecar (self, part, seg->name);
 
   if (seg->size <= 2 * DASHCAM_TS_PACKET_SIZE) {
     /* nothing but PAT and PMT: not a segment */
@@ -1469,6 +1510,7 @@ on_recover_event (const DashcamRecoverEvent * ev, gpointer user_data)
 
   switch (ev->result) {
     case DASHCAM_RECOVER_RECOVERED:
+      write_sidecar (self, ev->segment->name, ev->segment->name);
       post_segment_message (self, "recovered", ev->segment,
           ev->adopted ? "adopted" : "power-cut",
           "cut-bytes", G_TYPE_UINT64, ev->cut_bytes, NULL);

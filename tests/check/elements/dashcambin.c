@@ -170,6 +170,46 @@ done:
 
 GST_END_TEST;
 
+/* gps= adds a KLV data stream; with no gpsd there it carries sets without
+ * a position, and the video's end still ends the recording (the GPS source
+ * alone would run forever). */
+GST_START_TEST (test_gps_without_gpsd)
+{
+  gchar *dir = dc_make_tmpdir (), *desc, *out = NULL;
+  const gchar *argv[] = { "ffprobe", "-v", "error", "-show_entries",
+    "stream=codec_type,codec_tag_string", "-of", "csv=p=0", NULL, NULL
+  };
+  DcRunResult *r;
+  GPtrArray *segs;
+
+  if (!have_all () || !dc_have_elements ("gpsklvsrc", NULL))
+    goto done;
+  /* port 9 (discard) on 127.0.0.1: nothing listens there */
+  desc = g_strdup_printf (CAMERA "dashcambin location=%s gps=127.0.0.1:9",
+      90, dir);
+  r = dc_run_launch (desc, 60);
+  fail_if (r->timed_out, "the recording did not end");
+  assert_clean (r);
+  fail_unless (dc_count_messages (r, "gpsklvsrc-state") >= 1);
+  segs = dc_list_files (dir, ".ts");
+  fail_unless_equals_int (segs->len, 1);
+  fail_unless_equals_int (dc_ffprobe_video_frames (g_ptr_array_index (segs,
+              0)), 90);
+  argv[7] = g_ptr_array_index (segs, 0);
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL,
+          G_SPAWN_SEARCH_PATH, NULL, NULL, &out, NULL, NULL, NULL));
+  fail_unless (strstr (out, "data,KLVA") != NULL, "%s", out);
+  g_free (out);
+  g_ptr_array_unref (segs);
+  dc_run_result_free (r);
+  g_free (desc);
+done:
+  dc_rm_rf (dir);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* gst-inspect-1.0 dashcambin documents every property with its unit. */
 GST_START_TEST (test_property_docs)
 {
@@ -192,7 +232,7 @@ GST_START_TEST (test_property_docs)
     if (g_str_equal (name, "bitrate"))
       fail_unless (strstr (blurb, "kbit/s") != NULL);
   }
-  fail_unless_equals_int (ours, 6);
+  fail_unless_equals_int (ours, 7);
   g_free (props);
   gst_object_unref (bin);
 }
@@ -310,6 +350,7 @@ dashcambin_suite (void)
   tcase_add_test (tc, test_invalid_child_property);
   tcase_add_test (tc, test_audio_and_video);
   tcase_add_test (tc, test_property_docs);
+  tcase_add_test (tc, test_gps_without_gpsd);
   tcase_add_test (tc, test_missing_encoder);
   tcase_add_test (tc, test_missing_muxer);
   return s;
