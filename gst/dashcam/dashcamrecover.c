@@ -325,8 +325,6 @@ out:
   return *detail == NULL;
 }
 
-/* Adopts or reports the files in the directory that the catalog does not
- * know. */
 /* TRUE for NAME.gpx when the catalog knows NAME.ts (its GPX sidecar). */
 static gboolean
 is_sidecar_of_known (DashcamCatalog * cat, const gchar * name)
@@ -342,6 +340,8 @@ is_sidecar_of_known (DashcamCatalog * cat, const gchar * name)
   return known;
 }
 
+/* Adopts or reports the files in the directory that the catalog does not
+ * know. */
 static gboolean
 scan_unknown (DashcamCatalog * cat, const gchar * format,
     DashcamRecoverFunc func, gpointer user_data, GError ** error)
@@ -368,9 +368,9 @@ scan_unknown (DashcamCatalog * cat, const gchar * format,
     base = g_str_has_suffix (entry, DASHCAM_PARTIAL_SUFFIX) ?
         g_strndup (entry, strlen (entry) - strlen (DASHCAM_PARTIAL_SUFFIX)) :
         g_strdup (entry);
-    if (is_sidecar_of_known (cat, base))
-      ;                         /* a segment's GPX, kept with it */
-    else if (dashcam_catalog_lookup (cat, base) == NULL) {
+    /* a segment's GPX sidecar goes with its segment */
+    if (!is_sidecar_of_known (cat, base)
+        && dashcam_catalog_lookup (cat, base) == NULL) {
       if (!dashcam_filename_format_match (format, base, &index))
         detail = g_strdup ("not recorded by gst-dashcam: left alone");
       else
