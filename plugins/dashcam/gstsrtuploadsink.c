@@ -1197,6 +1197,7 @@ sender_thread (gpointer data)
     if (ok && g_get_monotonic_time () >= next_stats) {
       ok = poll_live_stats (self, link, &acks, &progress, &reason);
       next_stats = g_get_monotonic_time () + STATS_INTERVAL_US;
+      dashcam_srt_release_memory ();
     }
     if (!ok) {
       link_down (self, reason, streamid);
