@@ -32,17 +32,19 @@ struct _DashcamSrtLink
   struct timeval udp_timeout;
 };
 
-/* libsrt allocates several MB per connection (loss lists sized by the flow
- * window, a unit queue per UDP socket) and its garbage collector thread
- * frees them about a second after srt_close(). glibc keeps freed memory in
- * the arena of the thread that freed it: with its default thresholds a
- * thread arena keeps a free top of up to twice the largest block ever
- * freed, and malloc_trim() is the only call that returns the free pages
- * inside the arenas. Measured with bench/soak-rss.sh (1 s segments, a link
- * flap every 20 s): without it RSS went from 10.7 MB to 28 MB within three
- * flaps; with it, to 19 MB. It costs 0.4 ms (median, up to 30 ms on a
- * loaded machine), so it runs on the live sender thread at most once per
- * batch of closed connections, never on a streaming thread. */
+/* libsrt allocates about 1 MB per connection (loss lists sized by the flow
+ * window, a unit queue per UDP socket), from threads it starts per
+ * connection, and its garbage collector thread frees them 1-2 s after
+ * srt_close(). glibc keeps freed memory in the arenas (up to 8 per core):
+ * malloc_trim() returns the free pages inside them to the system. Measured
+ * with bench/soak-rss.sh (1 s segments, a link flap every 20 s): without
+ * it RSS went from 10.7 MB to 28 MB within three flaps, with it to 19 MB.
+ * It does not shrink the free top of a thread arena, which glibc keeps up
+ * to its trim threshold (by default twice the largest block freed so far):
+ * that part only a fixed threshold in GLIBC_TUNABLES bounds (README,
+ * Reliability). A trim costs 0.4 ms (median; up to 30 ms on a loaded
+ * machine), so it runs on the live sender thread, once closed connections
+ * are a few seconds old, never on a streaming thread. */
 #define RELEASE_DELAY_S 3
 static gint closed_pending;
 static gint closed_at_s;
