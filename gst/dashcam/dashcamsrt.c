@@ -43,28 +43,32 @@ struct _DashcamSrtLink
  * to its trim threshold (by default twice the largest block freed so far):
  * that part only a fixed threshold in GLIBC_TUNABLES bounds (README,
  * Reliability). A trim costs 0.4 ms (median; up to 30 ms on a loaded
- * machine), so it runs on the live sender thread, once closed connections
- * are a few seconds old, never on a streaming thread. */
-#define RELEASE_DELAY_S 3
-static gint closed_pending;
-static gint closed_at_s;
+ * machine), so it runs on the live sender thread, every 2 s for 20 s
+ * after connections were closed, never on a streaming thread. */
+#define RELEASE_DELAY_S 2
+#define RELEASE_WINDOW_S 20
+static gint closed_at_s = G_MININT / 2;
+static gint released_at_s = G_MININT / 2;
 
 static void
 note_closed (void)
 {
   g_atomic_int_set (&closed_at_s,
       (gint) (g_get_monotonic_time () / G_USEC_PER_SEC));
-  g_atomic_int_set (&closed_pending, 1);
 }
 
 gboolean
 dashcam_srt_release_memory (void)
 {
   gint now_s = (gint) (g_get_monotonic_time () / G_USEC_PER_SEC);
+  gint released = g_atomic_int_get (&released_at_s);
 
-  if (!g_atomic_int_get (&closed_pending)
-      || now_s - g_atomic_int_get (&closed_at_s) < RELEASE_DELAY_S
-      || !g_atomic_int_compare_and_exchange (&closed_pending, 1, 0))
+  /* every RELEASE_DELAY_S while connections closed in the last
+   * RELEASE_WINDOW_S: libsrt frees them late, and its threads end later */
+  if (now_s - g_atomic_int_get (&closed_at_s) > RELEASE_WINDOW_S
+      || now_s - released < RELEASE_DELAY_S
+      || !g_atomic_int_compare_and_exchange (&released_at_s, released,
+          now_s))
     return FALSE;
 #ifdef __GLIBC__
   malloc_trim (0);
