@@ -132,6 +132,36 @@ sample() {
   awk '/^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 }
     END { printf "%s,%s,%s", r, a, f }' "/proc/$PIPE_PID/status"
 }
+# where the anonymous memory is, from /proc/PID/smaps: the main heap, glibc's
+# thread arenas (anonymous mappings at a 64 MB boundary, one arena each),
+# thread stacks (8 MB mappings), the rest; and the number of threads
+memory_map() {
+  awk 'function hex(h,   i, v) {
+      v = 0
+      for (i = 1; i <= length(h); i++)
+        v = v * 16 + index("0123456789abcdef", substr(h, i, 1)) - 1
+      return v
+    }
+    /^[0-9a-f]+-[0-9a-f]+ / {
+      split($1, r, "-"); name = $6; cat = ""
+      if (name == "[heap]") cat = "heap"
+      else if (name == "") {
+        lo = hex(r[1]); hi = hex(r[2])
+        if (lo % 67108864 == 0) { cat = "arenas"; n++ }
+        else if (hi - lo == 8388608) cat = "stacks"
+        else cat = "other"
+      }
+      next
+    }
+    /^Rss:/ && cat != "" { kb[cat] += $2 }
+    END {
+      printf "heap %d KB, %d thread arenas %d KB, thread stacks %d KB, other anonymous %d KB",
+        kb["heap"], n, kb["arenas"], kb["stacks"], kb["other"]
+    }' "/proc/$PIPE_PID/smaps"
+  printf ", %s threads" "$(awk '/^Threads:/ { print $2 }' "/proc/$PIPE_PID/status")"
+}
+map_start=
+map_end=
 total_s=$(( MINUTES * 60 ))
 # flaps spread over [60 s, end - 60 s]
 flap_every=0
@@ -147,6 +177,7 @@ while :; do
   kill -0 "$PIPE_PID" 2>/dev/null || die "the pipeline died: $(tail -5 "$RUN_DIR/pipeline.log")"
   if [ "$el" -ge "$next_sample" ]; then
     echo "$el,$(sample)" >>"$samples"
+    [ -z "$map_start" ] && [ "$el" -ge 120 ] && map_start=$(memory_map)
     next_sample=$(( next_sample + INTERVAL_S ))
   fi
   if [ "$down_until" -gt 0 ] && [ "$el" -ge "$down_until" ]; then
@@ -164,6 +195,7 @@ while :; do
   sleep 0.5
 done
 echo "$total_s,$(sample)" >>"$samples"
+map_end=$(memory_map)
 kill -INT "$PIPE_PID"
 for _ in $(seq 1 100); do kill -0 "$PIPE_PID" 2>/dev/null || break; sleep 0.1; done
 kill -9 "$PIPE_PID" 2>/dev/null || true
@@ -199,6 +231,8 @@ report=$(awk -F, -v seg="$opened" -v m="$MINUTES" '
   echo "| link up (incl. first) | $ups |"
   echo "| backlog uploads done | $uploads |"
   echo "| ERROR lines | $errors |"
+  echo "| anonymous memory at minute 2 | $map_start |"
+  echo "| anonymous memory at the end | $map_end |"
   echo
   echo "RSS samples (s,KB) every ${INTERVAL_S} s:"
   echo

@@ -31,6 +31,8 @@ void
 dashcam_gap_list_init (DashcamGapList * list)
 {
   list->gaps = g_array_new (FALSE, FALSE, sizeof (DashcamGap));
+  list->n_forgotten = 0;
+  list->forgotten_time = 0;
 }
 
 void
@@ -127,7 +129,7 @@ dashcam_gap_list_overlaps (const DashcamGapList * list, GstClockTime start,
 GstClockTime
 dashcam_gap_list_total (const DashcamGapList * list, GstClockTime now)
 {
-  GstClockTime total = 0;
+  GstClockTime total = list->forgotten_time;
   guint i;
 
   for (i = 0; i < list->gaps->len; i++) {
@@ -138,6 +140,49 @@ dashcam_gap_list_total (const DashcamGapList * list, GstClockTime now)
       total += end - g->start;
   }
   return total;
+}
+
+/**
+ * dashcam_gap_list_count:
+ * @list: a #DashcamGapList
+ *
+ * Returns: the number of gaps of the run, forgotten ones included
+ */
+guint
+dashcam_gap_list_count (const DashcamGapList * list)
+{
+  return list->n_forgotten + list->gaps->len;
+}
+
+/**
+ * dashcam_gap_list_forget_before:
+ * @list: a #DashcamGapList
+ * @t: running time before which no segment can need a gap any more
+ *
+ * Drops the oldest closed gaps that end at or before @t, keeping them in
+ * the count and the total. A pipeline runs for months: without this the
+ * list grew by one gap per link outage for the whole run, and was copied
+ * and searched for every segment twice a second.
+ */
+void
+dashcam_gap_list_forget_before (DashcamGapList * list, GstClockTime t)
+{
+  guint n = 0;
+
+  if (!GST_CLOCK_TIME_IS_VALID (t))
+    return;
+  while (n < list->gaps->len) {
+    const DashcamGap *g = &g_array_index (list->gaps, DashcamGap, n);
+
+    if (!GST_CLOCK_TIME_IS_VALID (g->end) || g->end > t)
+      break;
+    list->forgotten_time += g->end - g->start;
+    n++;
+  }
+  if (n == 0)
+    return;
+  list->n_forgotten += n;
+  g_array_remove_range (list->gaps, 0, n);
 }
 
 typedef struct

@@ -39,6 +39,9 @@ typedef struct
 typedef struct
 {
   GArray *gaps;
+  /* gaps dropped by dashcam_gap_list_forget_before(), for the totals */
+  guint n_forgotten;
+  GstClockTime forgotten_time;
 } DashcamGapList;
 
 void dashcam_gap_list_init (DashcamGapList * list);
@@ -50,6 +53,8 @@ gboolean dashcam_gap_list_overlaps (const DashcamGapList * list,
     GstClockTime start, GstClockTime end);
 GstClockTime dashcam_gap_list_total (const DashcamGapList * list,
     GstClockTime now);
+guint dashcam_gap_list_count (const DashcamGapList * list);
+void dashcam_gap_list_forget_before (DashcamGapList * list, GstClockTime t);
 
 /**
  * DashcamAckTracker:

@@ -104,6 +104,11 @@ gint64 dashcam_srt_link_get_unacked (DashcamSrtLink * link);
 gint64 dashcam_srt_playout_wait_us (gint peer_latency_ms, gdouble rtt_ms);
 gint64 dashcam_srt_silence_detect_us (gdouble rtt_ms);
 void dashcam_srt_link_close (DashcamSrtLink * link);
+/* Returns the memory of closed connections to the system (malloc_trim)
+ * (every 2 s for 20 s after one was closed); cheap when there is nothing
+ * to do.
+ * Call it from a thread that may take a few ms, never a streaming thread. */
+gboolean dashcam_srt_release_memory (void);
 
 G_END_DECLS
 

@@ -84,9 +84,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -920,19 +917,6 @@ set_current_location (GstLoopRecSink * self, const gchar * name)
   GST_OBJECT_UNLOCK (self);
 }
 
-/* A recorder runs for months. glibc keeps the pages of freed memory in the
- * arena of the thread that used it: after a link outage, the few MB libsrt
- * allocates per connection (one per uploaded segment) stayed resident, 9 MB
- * after the first one in bench/soak-rss.sh. Once a segment, hand whole
- * free pages back to the kernel (0.4 MB stay). */
-static void
-release_free_memory (void)
-{
-#ifdef __GLIBC__
-  malloc_trim (0);
-#endif
-}
-
 /* Completes the open segment: sync, rename, record, report, retention.
  * Called with state_lock. */
 static void
@@ -1006,7 +990,6 @@ close_segment (GstLoopRecSink * self, GstClockTime duration,
    * snapshot of the live segments once it is well past them */
   if (!dashcam_catalog_compact (self->catalog, &err))
     warn_catalog (self, err);
-  release_free_memory ();
 }
 
 static void

@@ -516,7 +516,8 @@ build_stats (GstSrtUploadSink * self)
       self->live_stats.packets_retransmitted,
       "packets-dropped", G_TYPE_UINT64, self->live_stats.packets_dropped,
       "live-dropped-bytes", G_TYPE_UINT64, self->live_dropped_bytes,
-      "gaps", G_TYPE_UINT, self->gaps.gaps ? self->gaps.gaps->len : 0,
+      "gaps", G_TYPE_UINT, self->gaps.gaps ?
+      dashcam_gap_list_count (&self->gaps) : 0,
       "gap-time", G_TYPE_UINT64, self->gaps.gaps ?
       dashcam_gap_list_total (&self->gaps, now) : 0,
       "backlog-pending", G_TYPE_UINT, self->n_pending,
@@ -1205,6 +1206,7 @@ sender_thread (gpointer data)
     if (ok && g_get_monotonic_time () >= next_stats) {
       ok = poll_live_stats (self, link, &acks, &progress, &reason);
       next_stats = g_get_monotonic_time () + STATS_INTERVAL_US;
+      dashcam_srt_release_memory ();
     }
     if (!ok) {
       link_down (self, reason, streamid);
@@ -1338,6 +1340,8 @@ static void
 evaluate_backlog (GstSrtUploadSink * self, Backlog * bl)
 {
   DashcamGapList gaps;
+  GstClockTime needed_from = GST_CLOCK_TIME_NONE, newest_end =
+      GST_CLOCK_TIME_NONE;
   GstClockTime confirmed;
   GPtrArray *list, *live_done;
   GError *err = NULL;
@@ -1363,6 +1367,20 @@ evaluate_backlog (GstSrtUploadSink * self, Backlog * bl)
         dashcam_run_get_id (self->run), self->cfg.backlog_policy, &gaps,
         confirmed);
 
+    /* gaps matter only to segments of this run that are not uploaded
+     * (even skipped ones: a segment locked later is wanted again) and to
+     * those still to come, which start after the newest */
+    if (g_strcmp0 (s->run_id, dashcam_run_get_id (self->run)) == 0
+        && GST_CLOCK_TIME_IS_VALID (s->running_time)) {
+      GstClockTime end = s->running_time +
+          (GST_CLOCK_TIME_IS_VALID (s->duration) ? s->duration : 0);
+
+      if (!s->uploaded)
+        needed_from = MIN (needed_from, s->running_time);
+      newest_end = GST_CLOCK_TIME_IS_VALID (newest_end) ?
+          MAX (newest_end, end) : end;
+    }
+
     if (d == DASHCAM_BACKLOG_QUEUE && !pending_contains (bl, s->name)) {
       g_ptr_array_add (bl->pending, g_strdup (s->name));
       post_backlog (self, s->name, "queued", s->size, 0.0,
@@ -1373,6 +1391,20 @@ evaluate_backlog (GstSrtUploadSink * self, Backlog * bl)
     }
   }
   g_ptr_array_unref (list);
+  if (GST_CLOCK_TIME_IS_VALID (newest_end)) {
+    guint before;
+
+    g_mutex_lock (&self->lock);
+    before = self->gaps.gaps->len;
+    dashcam_gap_list_forget_before (&self->gaps, MIN (needed_from,
+            newest_end));
+    if (self->gaps.gaps->len < before)
+      GST_DEBUG_OBJECT (self, "forgot %u gaps before %" GST_TIME_FORMAT
+          ", %u left", before - self->gaps.gaps->len,
+          GST_TIME_ARGS (MIN (needed_from, newest_end)),
+          self->gaps.gaps->len);
+    g_mutex_unlock (&self->lock);
+  }
 
   /* forget what retention deleted meanwhile */
   for (i = 0; i < bl->pending->len;) {

@@ -105,6 +105,46 @@ GST_START_TEST (test_gap_from_played)
 
 GST_END_TEST;
 
+/* Gaps no segment can need any more are dropped, the open one never, and
+ * the count and total still include them. */
+GST_START_TEST (test_gap_forget_before)
+{
+  DashcamGapList gaps;
+  guint i;
+
+  dashcam_gap_list_init (&gaps);
+  for (i = 0; i < 1000; i++) {
+    dashcam_gap_list_open (&gaps, (10 * i + 1) * GST_SECOND);
+    dashcam_gap_list_close (&gaps, (10 * i + 3) * GST_SECOND);
+  }
+  dashcam_gap_list_open (&gaps, 10001 * GST_SECOND);
+  fail_unless_equals_int (dashcam_gap_list_count (&gaps), 1001);
+  fail_unless_equals_uint64 (dashcam_gap_list_total (&gaps,
+          10002 * GST_SECOND), 2001 * GST_SECOND);
+
+  /* 9991-9993 ends after 9992: kept, with all after it */
+  dashcam_gap_list_forget_before (&gaps, 9992 * GST_SECOND);
+  fail_unless_equals_int (gaps.gaps->len, 2);
+  fail_unless (dashcam_gap_list_overlaps (&gaps, 9992 * GST_SECOND,
+          9994 * GST_SECOND));
+  fail_if (dashcam_gap_list_overlaps (&gaps, 9980 * GST_SECOND,
+          9991 * GST_SECOND));
+  fail_unless_equals_int (dashcam_gap_list_count (&gaps), 1001);
+  fail_unless_equals_uint64 (dashcam_gap_list_total (&gaps,
+          10002 * GST_SECOND), 2001 * GST_SECOND);
+
+  /* the open gap stays open whatever the time */
+  dashcam_gap_list_forget_before (&gaps, 20000 * GST_SECOND);
+  fail_unless_equals_int (gaps.gaps->len, 1);
+  fail_unless (dashcam_gap_list_is_open (&gaps));
+  dashcam_gap_list_forget_before (&gaps, GST_CLOCK_TIME_NONE);
+  fail_unless_equals_int (gaps.gaps->len, 1);
+  fail_unless_equals_int (dashcam_gap_list_count (&gaps), 1001);
+  dashcam_gap_list_clear (&gaps);
+}
+
+GST_END_TEST;
+
 static Suite *
 backlog_suite (void)
 {
@@ -115,6 +155,7 @@ backlog_suite (void)
   tcase_add_test (tc, test_played_needs_latency);
   tcase_add_test (tc, test_played_needs_ack);
   tcase_add_test (tc, test_gap_from_played);
+  tcase_add_test (tc, test_gap_forget_before);
   return s;
 }
 
